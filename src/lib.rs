@@ -1,0 +1,11 @@
+//! Baynet: a terminal incident console for microservice systems.
+//!
+//! Codemap (see ARCHITECTURE.md for the data flow and invariants):
+//! - [`model`]: pure vocabulary — time, logs, spans, series, service graph, fault labels.
+//! - [`wire`]: pure decoders and encoders for the native wire formats (OTLP JSON as Tempo
+//!   returns it, Loki and Prometheus query responses, Prometheus exposition text, Kiali graphs).
+//! - [`scenario`]: Chaos Mesh experiment manifests with Baynet's metadata.
+//! - [`sim`]: the sock-shop simulator (pure, seeded) and its HTTP server adapter.
+//! - [`input_dir`]: the offline telemetry directory (adapter: reads and writes files).
+
+pub mod model;

@@ -1,0 +1,161 @@
+//! Fault classes and the ground truth of an experiment.
+
+use super::time::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// A class of fault, as chaos experiments inject them and postmortems classify them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FaultClass {
+    /// Every container of the pod stops serving (Chaos Mesh `pod-failure`).
+    PodFailure,
+    /// Traffic between two sets of pods is dropped.
+    NetworkPartition,
+    /// Added network latency.
+    NetworkDelay,
+    /// Egress bandwidth limited.
+    Bandwidth,
+    /// Filesystem calls fail with an errno.
+    IoFault,
+    /// CPU stress.
+    CpuStress,
+    /// Memory stress (GC pressure, OOM kills).
+    MemoryStress,
+    /// HTTP requests aborted.
+    HttpAbort,
+    /// A deploy that introduced errors.
+    BadDeploy,
+    /// Database connection pool exhausted.
+    DbConnectionExhaustion,
+    /// More load than the service can take.
+    Overload,
+}
+
+impl FaultClass {
+    /// Every class, in a fixed order.
+    pub const ALL: [Self; 11] = [
+        Self::PodFailure,
+        Self::NetworkPartition,
+        Self::NetworkDelay,
+        Self::Bandwidth,
+        Self::IoFault,
+        Self::CpuStress,
+        Self::MemoryStress,
+        Self::HttpAbort,
+        Self::BadDeploy,
+        Self::DbConnectionExhaustion,
+        Self::Overload,
+    ];
+
+    /// The kebab-case name used in files and on the command line.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::PodFailure => "pod-failure",
+            Self::NetworkPartition => "network-partition",
+            Self::NetworkDelay => "network-delay",
+            Self::Bandwidth => "bandwidth",
+            Self::IoFault => "io-fault",
+            Self::CpuStress => "cpu-stress",
+            Self::MemoryStress => "memory-stress",
+            Self::HttpAbort => "http-abort",
+            Self::BadDeploy => "bad-deploy",
+            Self::DbConnectionExhaustion => "db-connection-exhaustion",
+            Self::Overload => "overload",
+        }
+    }
+}
+
+impl fmt::Display for FaultClass {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for FaultClass {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let wanted = text.trim().to_ascii_lowercase().replace('_', "-");
+        Self::ALL
+            .into_iter()
+            .find(|class| class.as_str() == wanted)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Self::ALL.iter().map(|class| class.as_str()).collect();
+                format!(
+                    "unknown fault class `{text}`; expected one of {}",
+                    names.join(", ")
+                )
+            })
+    }
+}
+
+/// What really happened in an experiment: written by the simulator (`labels.json`), read only
+/// by evaluation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GroundTruth {
+    /// Scenario name (the Chaos Mesh object name) or `random`.
+    pub scenario: String,
+    /// Fault class injected.
+    pub fault_class: FaultClass,
+    /// The service at fault.
+    pub root_cause: String,
+    /// For partitions: the other side of the cut.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peer: Option<String>,
+    /// When the fault was injected (RFC 3339 in the file).
+    #[serde(with = "rfc3339")]
+    pub fault_start: Timestamp,
+    /// When the fault was removed.
+    #[serde(with = "rfc3339")]
+    pub fault_end: Timestamp,
+    /// Start of the simulated telemetry.
+    #[serde(with = "rfc3339")]
+    pub start: Timestamp,
+    /// End of the simulated telemetry.
+    #[serde(with = "rfc3339")]
+    pub end: Timestamp,
+    /// Simulator seed.
+    pub seed: u64,
+}
+
+/// Serde helpers writing timestamps as RFC 3339 text.
+pub mod rfc3339 {
+    use super::Timestamp;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Writes RFC 3339.
+    ///
+    /// # Errors
+    /// Never fails beyond the serializer's own errors.
+    pub fn serialize<S: Serializer>(t: &Timestamp, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&t.to_rfc3339())
+    }
+
+    /// Reads RFC 3339.
+    ///
+    /// # Errors
+    /// When the text is not RFC 3339.
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Timestamp, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Timestamp::parse_rfc3339(&text).ok_or_else(|| {
+            serde::de::Error::custom(format!("`{text}` is not an RFC 3339 timestamp"))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fault_classes_round_trip_names() {
+        for class in FaultClass::ALL {
+            assert_eq!(class.as_str().parse::<FaultClass>(), Ok(class));
+        }
+        assert_eq!("IO_FAULT".parse::<FaultClass>(), Ok(FaultClass::IoFault));
+        assert!("meteor".parse::<FaultClass>().is_err());
+    }
+}
