@@ -9,3 +9,4 @@
 //! - [`input_dir`]: the offline telemetry directory (adapter: reads and writes files).
 
 pub mod model;
+pub mod scenario;
