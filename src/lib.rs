@@ -10,3 +10,4 @@
 
 pub mod model;
 pub mod scenario;
+pub mod sim;

@@ -1,0 +1,221 @@
+//! Runs a whole simulation as fast as possible into a [`Dataset`]: logs, spans, metrics sampled
+//! at the scrape interval, the service graph and the ground truth.
+
+use super::engine::{Emitted, SimConfig, Simulation};
+use super::metrics::{SeriesKey, describe};
+use crate::model::{Dataset, Sample, Series, Timestamp};
+use crate::scenario::Scenario;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// Prometheus scrape interval used when sampling metrics.
+pub const SCRAPE_INTERVAL: Duration = Duration::from_secs(15);
+
+/// A simulator configuration for a scenario.
+#[must_use]
+pub fn config_for(scenario: &Scenario, seed: u64) -> SimConfig {
+    SimConfig {
+        seed,
+        baseline: scenario.baseline,
+        fault_duration: scenario.fault_duration,
+        recovery: scenario.recovery,
+        fault: Some(scenario.fault.clone()),
+        scenario: scenario.name.clone(),
+        ..SimConfig::default()
+    }
+}
+
+/// Simulates `config` from start to end and collects everything.
+///
+/// # Errors
+/// When the configuration names an unknown service.
+pub fn run(config: SimConfig) -> Result<Dataset, String> {
+    let mut simulation = Simulation::new(config)?;
+    let mut emitted = Emitted::default();
+    let mut samples: BTreeMap<SeriesKey, Vec<Sample>> = BTreeMap::new();
+    let end = simulation.end();
+    let mut next_scrape = simulation.now();
+    while simulation.now() < end {
+        let now = simulation.now();
+        if now >= next_scrape {
+            scrape(&simulation, now, &mut samples);
+            next_scrape = next_scrape.add(SCRAPE_INTERVAL);
+        }
+        simulation.step(&mut emitted);
+    }
+    scrape(&simulation, end, &mut samples);
+    emitted.logs.sort_by_key(|record| record.timestamp);
+    let pod_name = |service, generation| simulation.pod_name(service, generation);
+    let series = samples
+        .into_iter()
+        .map(|(key, samples)| {
+            let (name, mut labels) = describe(key, &pod_name);
+            labels.insert("__name__".to_owned(), name);
+            Series { labels, samples }
+        })
+        .collect();
+    Ok(Dataset {
+        logs: emitted.logs,
+        spans: emitted.spans,
+        series,
+        graph: Some(super::topology::service_graph()),
+        ground_truth: simulation.ground_truth(),
+    })
+}
+
+fn scrape(simulation: &Simulation, at: Timestamp, samples: &mut BTreeMap<SeriesKey, Vec<Sample>>) {
+    for (key, value) in simulation.metrics().snapshot() {
+        samples.entry(key).or_default().push(Sample {
+            timestamp: at,
+            value,
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{FaultClass, TimeRange};
+    use crate::scenario::{FaultParams, FaultSpec};
+
+    fn short_config(fault: Option<FaultSpec>, seed: u64) -> SimConfig {
+        SimConfig {
+            seed,
+            baseline: Duration::from_secs(120),
+            fault_duration: Duration::from_secs(120),
+            recovery: Duration::from_secs(120),
+            fault,
+            ..SimConfig::default()
+        }
+    }
+
+    fn spec(class: FaultClass, target: &str) -> FaultSpec {
+        FaultSpec {
+            class,
+            target: target.to_owned(),
+            peer: None,
+            params: FaultParams {
+                mode: "all".to_owned(),
+                ..FaultParams::default()
+            },
+        }
+    }
+
+    /// Requests counted by `reporter` into `destination` with a 5xx code, increase over the range.
+    fn errors_into(dataset: &Dataset, destination: &str, reporter: &str, range: TimeRange) -> f64 {
+        dataset
+            .series
+            .iter()
+            .filter(|s| {
+                s.name() == "istio_requests_total"
+                    && s.label("destination_workload") == Some(destination)
+                    && s.label("reporter") == Some(reporter)
+                    && s.label("response_code").is_some_and(|c| c.starts_with('5'))
+            })
+            .map(|s| {
+                let at = |t: Timestamp| {
+                    s.samples
+                        .iter()
+                        .take_while(|p| p.timestamp <= t)
+                        .last()
+                        .map_or(0.0, |p| p.value)
+                };
+                at(range.end) - at(range.start)
+            })
+            .sum()
+    }
+
+    #[test]
+    fn same_seed_same_telemetry_and_different_seed_differs() {
+        let a = run(short_config(Some(spec(FaultClass::PodFailure, "user")), 7)).expect("runs");
+        let b = run(short_config(Some(spec(FaultClass::PodFailure, "user")), 7)).expect("runs");
+        let c = run(short_config(Some(spec(FaultClass::PodFailure, "user")), 8)).expect("runs");
+        assert_eq!(a.logs, b.logs);
+        assert_eq!(a.spans, b.spans);
+        assert_eq!(a.series, b.series);
+        assert_ne!(a.logs, c.logs);
+    }
+
+    #[test]
+    fn pod_failure_silences_the_pod_and_fails_its_callers() {
+        let dataset =
+            run(short_config(Some(spec(FaultClass::PodFailure, "user")), 3)).expect("runs");
+        let truth = dataset.ground_truth.clone().expect("labelled");
+        assert_eq!(truth.root_cause, "user");
+        let fault = TimeRange::new(truth.fault_start, truth.fault_end).expect("ordered");
+        let baseline = TimeRange::new(truth.start, truth.fault_start).expect("ordered");
+        assert!(errors_into(&dataset, "user", "source", fault) > 10.0);
+        assert!(errors_into(&dataset, "user", "source", baseline) <= 2.0);
+        // The paused pod writes nothing during the fault, then restarts.
+        let user_lines_in_fault = dataset
+            .logs
+            .iter()
+            .filter(|r| r.service == "user" && fault.contains(r.timestamp))
+            .count();
+        assert_eq!(user_lines_in_fault, 0);
+        assert!(dataset.logs.iter().any(|r| r.service == "user"
+            && r.timestamp >= truth.fault_end
+            && r.line.contains("transport=HTTP port=80")));
+        // Callers log connection failures.
+        assert!(dataset.logs.iter().any(|r| r.service == "front-end"
+            && fault.contains(r.timestamp)
+            && r.line.contains("ECONNREFUSED")));
+        let restarts = dataset
+            .series
+            .iter()
+            .find(|s| {
+                s.name() == "kube_pod_container_status_restarts_total"
+                    && s.label("container") == Some("user")
+            })
+            .expect("restarts series");
+        assert_eq!(restarts.samples.last().map(|s| s.value), Some(1.0));
+    }
+
+    #[test]
+    fn delay_adds_latency_seen_by_callers() {
+        let mut fault = spec(FaultClass::NetworkDelay, "shipping");
+        fault.params.latency = Some(Duration::from_millis(200));
+        let dataset = run(short_config(Some(fault), 5)).expect("runs");
+        let truth = dataset.ground_truth.clone().expect("labelled");
+        let client_spans: Vec<&crate::model::Span> = dataset
+            .spans
+            .iter()
+            .filter(|s| s.service == "orders" && s.name.starts_with("shipping."))
+            .collect();
+        let mean = |inside: bool| {
+            let durations: Vec<f64> = client_spans
+                .iter()
+                .filter(|s| (s.start >= truth.fault_start && s.start < truth.fault_end) == inside)
+                .map(|s| s.duration().as_secs_f64() * 1000.0)
+                .collect();
+            durations.iter().sum::<f64>() / durations.len().max(1) as f64
+        };
+        assert!(
+            mean(true) > mean(false) + 150.0,
+            "fault {} vs normal {}",
+            mean(true),
+            mean(false)
+        );
+    }
+
+    #[test]
+    fn fault_free_runs_have_no_ground_truth_and_few_errors() {
+        let dataset = run(short_config(None, 11)).expect("runs");
+        assert!(dataset.ground_truth.is_none());
+        let all = TimeRange::new(Timestamp(0), Timestamp(i64::MAX)).expect("ordered");
+        let errors: f64 = crate::sim::topology::SERVICES
+            .iter()
+            .map(|s| errors_into(&dataset, s.name, "destination", all))
+            .sum();
+        let total: f64 = dataset
+            .series
+            .iter()
+            .filter(|s| {
+                s.name() == "istio_requests_total" && s.label("reporter") == Some("destination")
+            })
+            .filter_map(|s| s.samples.last().map(|p| p.value))
+            .sum();
+        assert!(total > 1000.0);
+        assert!(errors / total < 0.005, "{errors} of {total}");
+    }
+}
