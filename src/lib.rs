@@ -8,6 +8,9 @@
 //! - [`sim`]: the sock-shop simulator (pure, seeded) and its HTTP server adapter.
 //! - [`input_dir`]: the offline telemetry directory (adapter: reads and writes files).
 
+pub mod input_dir;
 pub mod model;
 pub mod scenario;
 pub mod sim;
+pub mod sim_server;
+pub mod wire;

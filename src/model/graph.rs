@@ -73,7 +73,7 @@ pub enum Protocol {
 }
 
 /// Observed statistics of one caller → callee edge over some window.
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct CallEdge {
     /// Transport.
     pub protocol: Protocol,
@@ -85,6 +85,13 @@ pub struct CallEdge {
     pub latency_ms: f64,
     /// Bytes per second sent over the edge (TCP); 0 when unknown.
     pub bytes_rate: f64,
+}
+
+impl Default for CallEdge {
+    /// An HTTP edge with no traffic observed: rates zero, error rate and latency unknown (NaN).
+    fn default() -> Self {
+        Self { protocol: Protocol::Http, request_rate: 0.0, error_rate: f64::NAN, latency_ms: f64::NAN, bytes_rate: 0.0 }
+    }
 }
 
 /// A service node.
@@ -136,8 +143,8 @@ impl ServiceGraph {
         if caller == callee {
             return None;
         }
-        let from = self.add_service(caller);
-        let to = self.add_service(callee);
+        let from = self.by_name.get(caller).copied().unwrap_or_else(|| self.add_service(caller));
+        let to = self.by_name.get(callee).copied().unwrap_or_else(|| self.add_service(callee));
         if let Some(existing) = self.graph.find_edge(from, to) {
             self.graph[existing] = edge;
             return Some(existing);

@@ -392,6 +392,9 @@ pub fn service_from_labels(labels: &Labels) -> Option<String> {
 /// `carts.sock-shop` (Envoy's `service.name`) → `carts`; other names unchanged.
 #[must_use]
 pub fn service_from_service_name(name: &str) -> &str {
+    if name.starts_with("unknown_service") {
+        return "unknown";
+    }
     name.split_once('.').map_or(name, |(head, _)| head)
 }
 

@@ -65,14 +65,14 @@ impl Timestamp {
 
     /// Returns this timestamp moved forward by `duration` (saturating).
     #[must_use]
-    pub fn add(self, duration: Duration) -> Self {
+    pub fn plus(self, duration: Duration) -> Self {
         let nanos = i64::try_from(duration.as_nanos()).unwrap_or(i64::MAX);
         Self(self.0.saturating_add(nanos))
     }
 
     /// Returns this timestamp moved backward by `duration` (saturating).
     #[must_use]
-    pub fn sub(self, duration: Duration) -> Self {
+    pub fn minus(self, duration: Duration) -> Self {
         let nanos = i64::try_from(duration.as_nanos()).unwrap_or(i64::MAX);
         Self(self.0.saturating_sub(nanos))
     }
@@ -209,7 +209,7 @@ pub fn format_duration(duration: Duration) -> String {
     if millis == 0 {
         return format!("{}ns", duration.as_nanos());
     }
-    if millis % 1000 != 0 {
+    if !millis.is_multiple_of(1000) {
         return format!("{millis}ms");
     }
     let mut secs = duration.as_secs();
@@ -262,11 +262,11 @@ mod tests {
         assert_eq!(Timestamp::parse_rfc3339("2025-01-01T00:00:00Z"), Some(t));
         assert_eq!(
             Timestamp::from_secs_f64(1_735_689_600.5),
-            Some(t.add(Duration::from_millis(500)))
+            Some(t.plus(Duration::from_millis(500)))
         );
         assert_eq!(Timestamp::from_secs_f64(f64::NAN), None);
         assert!((t.as_secs_f64() - 1_735_689_600.0).abs() < 1e-6);
-        let range = TimeRange::new(t, t.add(Duration::from_secs(60))).expect("ordered");
+        let range = TimeRange::new(t, t.plus(Duration::from_secs(60))).expect("ordered");
         assert!(range.contains(t));
         assert!(!range.contains(range.end));
         assert!(TimeRange::new(range.end, range.start).is_none());

@@ -152,9 +152,9 @@ impl Simulation {
                 probe_cycle_start: None,
             })
             .collect();
-        let fault_start = config.start.add(config.baseline);
-        let fault_end = fault_start.add(config.fault_duration);
-        let end = fault_end.add(config.recovery);
+        let fault_start = config.start.plus(config.baseline);
+        let fault_end = fault_start.plus(config.fault_duration);
+        let end = fault_end.plus(config.recovery);
         let fault = match &config.fault {
             Some(spec) => {
                 let target = index_of(&spec.target)
@@ -225,7 +225,7 @@ impl Simulation {
                     + (recovery - 240.0).max(0.0) * self.rng.random_range(0.0..0.8)
             };
             self.deploys.push((
-                self.config.start.add(Duration::from_secs_f64(offset)),
+                self.config.start.plus(Duration::from_secs_f64(offset)),
                 service,
             ));
         }
@@ -336,7 +336,7 @@ impl Simulation {
                 out,
                 service,
                 false,
-                t.add(Duration::from_micros(offset as u64 * 37)),
+                t.plus(Duration::from_micros(offset as u64 * 37)),
                 line,
             );
         }
@@ -462,11 +462,11 @@ impl Simulation {
                 }
                 pick -= weight;
             }
-            self.user_request(action, t.add(offset), out);
+            self.user_request(action, t.plus(offset), out);
         }
         self.queue_master(t, out);
         self.account_resources(t);
-        self.now = t.add(Duration::from_secs(1));
+        self.now = t.plus(Duration::from_secs(1));
     }
 
     fn traffic_rate(&mut self, t: Timestamp) -> f64 {
@@ -483,9 +483,9 @@ impl Simulation {
     fn restart(&mut self, service: ServiceIndex, t: Timestamp) {
         let startup = SERVICES[service].startup_secs;
         let state = &mut self.services[service];
-        state.refusing_until = t.add(Duration::from_secs_f64(startup));
+        state.refusing_until = t.plus(Duration::from_secs_f64(startup));
         state.startup_at = Some(state.refusing_until);
-        state.warm_after = state.refusing_until.add(Duration::from_secs(60));
+        state.warm_after = state.refusing_until.plus(Duration::from_secs(60));
         state.stress_mib = 0.0;
         let stats = &mut self.metrics.containers[service].1;
         stats.restarts += 1.0;
@@ -496,8 +496,8 @@ impl Simulation {
         let name = pod_name(&mut self.rng, SERVICES[service].name);
         let state = &mut self.services[service];
         state.pods.push(name);
-        state.startup_at = Some(t.add(Duration::from_secs_f64(SERVICES[service].startup_secs)));
-        state.warm_after = t.add(Duration::from_secs(90));
+        state.startup_at = Some(t.plus(Duration::from_secs_f64(SERVICES[service].startup_secs)));
+        state.warm_after = t.plus(Duration::from_secs(90));
         self.metrics.generations[service] += 1;
         let generation = self.generation(service);
         self.metrics.containers[service] = (
@@ -517,10 +517,10 @@ impl Simulation {
             self.deploys.remove(0);
             self.deploy(service, when);
         }
-        let tick_end = t.add(Duration::from_secs(1));
+        let tick_end = t.plus(Duration::from_secs(1));
         if let Some(fault) = self.fault.clone() {
             let target = fault.target;
-            let was_active = fault.active(t.sub(Duration::from_secs(1)));
+            let was_active = fault.active(t.minus(Duration::from_secs(1)));
             let is_active = fault.active(t);
             match fault.spec.class {
                 FaultClass::PodFailure if was_active && !is_active => self.restart(target, t),
@@ -544,7 +544,7 @@ impl Simulation {
                     {
                         let pause = self.rng.random_range(80.0..900.0);
                         let line = logs::gc_pause(t, pause, used);
-                        let at = t.add(Duration::from_millis(self.rng.random_range(0..1000)));
+                        let at = t.plus(Duration::from_millis(self.rng.random_range(0..1000)));
                         self.log(out, target, false, at, line);
                     }
                 }
@@ -576,7 +576,7 @@ impl Simulation {
                     self.counter += 1;
                     let lines = logs::db_io_error(
                         SERVICES[target].style,
-                        t.add(Duration::from_millis(self.rng.random_range(0..1000))),
+                        t.plus(Duration::from_millis(self.rng.random_range(0..1000))),
                         self.counter,
                     );
                     self.log_lines(out, target, t, lines);
@@ -594,7 +594,7 @@ impl Simulation {
                             out,
                             service,
                             false,
-                            at.add(Duration::from_millis(offset as u64 * 150)),
+                            at.plus(Duration::from_millis(offset as u64 * 150)),
                             line,
                         );
                     }
@@ -616,7 +616,7 @@ impl Simulation {
             };
             if self.rng.random_bool(chance) {
                 self.counter += 1;
-                let at = t.add(Duration::from_millis(self.rng.random_range(0..1000)));
+                let at = t.plus(Duration::from_millis(self.rng.random_range(0..1000)));
                 if let Some(line) = logs::background(style, at, self.counter) {
                     self.log(out, service, false, at, line);
                 }
@@ -700,14 +700,14 @@ impl Simulation {
                         self.counter * 2_654_435_761 + u64::from(message)
                     );
                     let line = logs::queue_master(
-                        t.add(Duration::from_millis(u64::from(message) * 13)),
+                        t.plus(Duration::from_millis(u64::from(message) * 13)),
                         QueueEvent::Received(&order),
                     );
                     self.log(
                         out,
                         queue_master,
                         false,
-                        t.add(Duration::from_millis(u64::from(message) * 13)),
+                        t.plus(Duration::from_millis(u64::from(message) * 13)),
                         line,
                     );
                 }
@@ -720,10 +720,10 @@ impl Simulation {
                     self.queue_connected = false;
                     self.counter += 1;
                     let line = logs::rabbitmq_missed_heartbeat(
-                        t.add(Duration::from_secs(1)),
+                        t.plus(Duration::from_secs(1)),
                         self.counter,
                     );
-                    self.log(out, rabbitmq, false, t.add(Duration::from_secs(1)), line);
+                    self.log(out, rabbitmq, false, t.plus(Duration::from_secs(1)), line);
                 }
                 if t.as_secs() % 5 == 0 && !self.paused(queue_master, t) {
                     let line = logs::queue_master(t, QueueEvent::ConsumerFailed);
@@ -912,7 +912,7 @@ impl Simulation {
             kind,
             service: SERVICES[service].name.to_owned(),
             start,
-            end: start.add(millis(duration_ms)),
+            end: start.plus(millis(duration_ms)),
             attributes,
             resource: vec![(
                 "service.name".to_owned(),
@@ -948,7 +948,7 @@ impl Simulation {
             self.egress_delay_ms(caller, t, 400.0)
         };
         let hop_ms = self.rng.random_range(0.25..0.9);
-        let arrival = t.add(millis(request_egress + hop_ms / 2.0));
+        let arrival = t.plus(millis(request_egress + hop_ms / 2.0));
         let (status, flags, details, duration_ms, response_bytes, failure) =
             match self.reachability(caller, callee, spec.method, arrival) {
                 Some(failure) => {
@@ -992,7 +992,7 @@ impl Simulation {
                     let (status, server_ms, bytes) =
                         self.serve(context, callee, op, arrival, server_span, out);
                     let response_egress =
-                        self.egress_delay_ms(callee, arrival.add(millis(server_ms)), bytes as f64);
+                        self.egress_delay_ms(callee, arrival.plus(millis(server_ms)), bytes as f64);
                     let server_total = server_ms + response_egress;
                     let flags = "-";
                     self.metrics.record_http(
@@ -1120,7 +1120,7 @@ impl Simulation {
         let mut elapsed = own_ms * 0.4;
         let mut status = 200_u16;
         for step in spec.steps {
-            let at = t.add(millis(elapsed));
+            let at = t.plus(millis(elapsed));
             let (outcome, dependency) = match *step {
                 Step::Http(next) => (
                     self.http_call(context, service, next, at, span, out),
@@ -1137,13 +1137,13 @@ impl Simulation {
                 let dependency_index = index_of(dependency).unwrap_or(0);
                 let lines = logs::dependency_failed(
                     SERVICES[service].style,
-                    t.add(millis(elapsed)),
+                    t.plus(millis(elapsed)),
                     SERVICES[service].name,
                     dependency,
                     SERVICES[dependency_index].port,
                     failure,
                 );
-                let log_at = t.add(millis(elapsed));
+                let log_at = t.plus(millis(elapsed));
                 self.log_lines(out, service, log_at, lines);
                 // Browsing survives a lost session store (after the timeout); the rest fails.
                 if dependency == "session-db" && !spec.needs_session {
@@ -1174,7 +1174,7 @@ impl Simulation {
                     ),
                     _ => "Error: Internal Server Error".to_owned(),
                 };
-                self.log(out, service, false, t.add(millis(elapsed)), line);
+                self.log(out, service, false, t.plus(millis(elapsed)), line);
             }
         }
         let bytes = if status == 200 {
@@ -1189,7 +1189,7 @@ impl Simulation {
         };
         if let Some(line) = logs::request_served(
             SERVICES[service].style,
-            t.add(millis(elapsed)),
+            t.plus(millis(elapsed)),
             spec.method,
             spec.path,
             status,
@@ -1197,7 +1197,7 @@ impl Simulation {
             bytes,
             spec.handler,
         ) {
-            self.log(out, service, false, t.add(millis(elapsed)), line);
+            self.log(out, service, false, t.plus(millis(elapsed)), line);
         }
         (status, elapsed, bytes)
     }
@@ -1272,12 +1272,12 @@ impl Simulation {
         let connection = u32::try_from(self.counter % 400).unwrap_or(0);
         if let Some(line) = logs::db_operation(
             SERVICES[store].style,
-            t.add(millis(duration_ms)),
+            t.plus(millis(duration_ms)),
             collection,
             duration_ms,
             connection,
         ) {
-            self.log(out, store, false, t.add(millis(duration_ms)), line);
+            self.log(out, store, false, t.plus(millis(duration_ms)), line);
         }
         CallOutcome {
             failure: failed.then_some(CallFailure::DbIo),

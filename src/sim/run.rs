@@ -30,6 +30,15 @@ pub fn config_for(scenario: &Scenario, seed: u64) -> SimConfig {
 /// # Errors
 /// When the configuration names an unknown service.
 pub fn run(config: SimConfig) -> Result<Dataset, String> {
+    run_with(config, |_| {})
+}
+
+/// Like [`run`], calling `after_tick` with the simulated time after every one-second tick (the
+/// command line uses it to pace a run against the wall clock).
+///
+/// # Errors
+/// When the configuration names an unknown service.
+pub fn run_with(config: SimConfig, mut after_tick: impl FnMut(Timestamp)) -> Result<Dataset, String> {
     let mut simulation = Simulation::new(config)?;
     let mut emitted = Emitted::default();
     let mut samples: BTreeMap<SeriesKey, Vec<Sample>> = BTreeMap::new();
@@ -39,9 +48,10 @@ pub fn run(config: SimConfig) -> Result<Dataset, String> {
         let now = simulation.now();
         if now >= next_scrape {
             scrape(&simulation, now, &mut samples);
-            next_scrape = next_scrape.add(SCRAPE_INTERVAL);
+            next_scrape = next_scrape.plus(SCRAPE_INTERVAL);
         }
         simulation.step(&mut emitted);
+        after_tick(simulation.now());
     }
     scrape(&simulation, end, &mut samples);
     emitted.logs.sort_by_key(|record| record.timestamp);

@@ -1,4 +1,6 @@
 //! The single integration-test binary; one module per concern.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod prometheus; // a real Prometheus server scrapes `baynet sim serve` and sees sock-shop
 mod scenarios; // every file in scenarios/ parses and carries the fields Baynet relies on
+mod support; // child processes, free ports, bounded polling

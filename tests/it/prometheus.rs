@@ -1,0 +1,89 @@
+use crate::support::{ChildGuard, free_port, http_get, poll, require_program, spawn_baynet};
+use baynet::wire::prometheus::{PromData, decode_query};
+use std::collections::BTreeSet;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+fn edges(prometheus: &str, query: &str) -> Option<BTreeSet<(String, String)>> {
+    let (status, body) = http_get(&format!("{prometheus}/api/v1/query"), &[("query", query)])?;
+    assert_eq!(status, 200, "{body}");
+    let PromData::Vector(series) = decode_query(body.as_bytes()).expect("Prometheus answers valid JSON") else {
+        panic!("expected a vector: {body}")
+    };
+    Some(
+        series
+            .iter()
+            .filter(|s| s.samples.first().is_some_and(|p| p.value > 0.0))
+            .map(|s| (s.label("source_workload").unwrap_or("").to_owned(), s.label("destination_workload").unwrap_or("").to_owned()))
+            .collect(),
+    )
+}
+
+/// `baynet sim serve` scraped by a real Prometheus gives the sock-shop picture, HTTP and TCP.
+#[test]
+fn real_prometheus_scrapes_the_simulated_mesh() {
+    if !require_program("prometheus", "BAYNET_REQUIRE_PROMETHEUS") {
+        return;
+    }
+    let sim_port = free_port();
+    let _sim = spawn_baynet(&["sim", "serve", "--listen", &format!("127.0.0.1:{sim_port}"), "--no-fault", "--load", "25", "--seed", "4"]);
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("prometheus.yml");
+    std::fs::write(&config, format!("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: baynet-sim\n    static_configs:\n      - targets: ['127.0.0.1:{sim_port}']\n")).unwrap();
+    let prom_port = free_port();
+    let child = Command::new("prometheus")
+        .arg(format!("--config.file={}", config.display()))
+        .arg(format!("--storage.tsdb.path={}", dir.path().join("data").display()))
+        .arg(format!("--web.listen-address=127.0.0.1:{prom_port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("prometheus starts");
+    let _prometheus = ChildGuard(child);
+    let prometheus = format!("http://127.0.0.1:{prom_port}");
+    poll(Duration::from_secs(30), Duration::from_millis(300), || http_get(&format!("{prometheus}/-/ready"), &[]).filter(|(s, _)| *s == 200)).expect("prometheus becomes ready");
+
+    let http_expected: BTreeSet<(String, String)> = [
+        ("front-end", "catalogue"),
+        ("front-end", "carts"),
+        ("front-end", "orders"),
+        ("front-end", "user"),
+        ("orders", "carts"),
+        ("orders", "user"),
+        ("orders", "payment"),
+        ("orders", "shipping"),
+        ("unknown", "front-end"),
+    ]
+    .iter()
+    .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+    .collect();
+    let http_query = r#"sum by (source_workload, destination_workload) (rate(istio_requests_total{reporter="destination", destination_workload_namespace="sock-shop"}[20s]))"#;
+    let http_edges = poll(Duration::from_secs(60), Duration::from_secs(1), || edges(&prometheus, http_query).filter(|e| e.is_superset(&http_expected)))
+        .unwrap_or_else(|| panic!("HTTP edges never complete: {:?}", edges(&prometheus, http_query)));
+    assert_eq!(http_edges, http_expected, "no unexpected HTTP edges");
+
+    let tcp_expected: BTreeSet<(String, String)> = [
+        ("front-end", "session-db"),
+        ("catalogue", "catalogue-db"),
+        ("carts", "carts-db"),
+        ("orders", "orders-db"),
+        ("user", "user-db"),
+        ("shipping", "rabbitmq"),
+        ("queue-master", "rabbitmq"),
+    ]
+    .iter()
+    .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+    .collect();
+    let tcp_query = r#"sum by (source_workload, destination_workload) (rate(istio_tcp_sent_bytes_total{reporter="source", source_workload_namespace="sock-shop"}[20s]))"#;
+    let tcp_edges = poll(Duration::from_secs(30), Duration::from_secs(1), || edges(&prometheus, tcp_query).filter(|e| e.is_superset(&tcp_expected)))
+        .unwrap_or_else(|| panic!("TCP edges never complete: {:?}", edges(&prometheus, tcp_query)));
+    assert_eq!(tcp_edges, tcp_expected);
+
+    // Per-workload request rates: front-end carries the user traffic, and the rates are sane.
+    let (_, body) = http_get(&format!("{prometheus}/api/v1/query"), &[("query", r#"sum by (destination_workload) (rate(istio_requests_total{reporter="destination"}[20s]))"#)]).unwrap();
+    let PromData::Vector(rates) = decode_query(body.as_bytes()).unwrap() else { panic!("vector") };
+    let rate = |name: &str| rates.iter().find(|s| s.label("destination_workload") == Some(name)).map_or(0.0, |s| s.samples[0].value);
+    assert!((10.0..45.0).contains(&rate("front-end")), "front-end {} req/s for a 25 actions/s load", rate("front-end"));
+    assert!(rate("catalogue") > rate("payment"), "browsing outnumbers payments");
+    assert!(rate("payment") > 0.0);
+}
