@@ -581,18 +581,54 @@ pub fn parse_humanize_bytes(text: &str) -> Result<u64, String> {
 
 /// The scenario files shipped in `scenarios/`, compiled in so `baynet` works from any directory.
 pub const BUILTIN: [(&str, &str); 12] = [
-    ("01-user-pod-failure.yaml", include_str!("../scenarios/01-user-pod-failure.yaml")),
-    ("02-session-db-partition-front-end.yaml", include_str!("../scenarios/02-session-db-partition-front-end.yaml")),
-    ("03-front-end-pod-failure.yaml", include_str!("../scenarios/03-front-end-pod-failure.yaml")),
-    ("04-carts-db-io-fault.yaml", include_str!("../scenarios/04-carts-db-io-fault.yaml")),
-    ("05-catalogue-db-io-fault.yaml", include_str!("../scenarios/05-catalogue-db-io-fault.yaml")),
-    ("06-payment-pod-failure-one.yaml", include_str!("../scenarios/06-payment-pod-failure-one.yaml")),
-    ("07-rabbitmq-partition-queue-master.yaml", include_str!("../scenarios/07-rabbitmq-partition-queue-master.yaml")),
-    ("08-shipping-bandwidth-200kbps.yaml", include_str!("../scenarios/08-shipping-bandwidth-200kbps.yaml")),
-    ("09-shipping-pod-failure.yaml", include_str!("../scenarios/09-shipping-pod-failure.yaml")),
-    ("10-shipping-http-abort.yaml", include_str!("../scenarios/10-shipping-http-abort.yaml")),
-    ("11-shipping-memory-stress.yaml", include_str!("../scenarios/11-shipping-memory-stress.yaml")),
-    ("12-shipping-network-delay.yaml", include_str!("../scenarios/12-shipping-network-delay.yaml")),
+    (
+        "01-user-pod-failure.yaml",
+        include_str!("../scenarios/01-user-pod-failure.yaml"),
+    ),
+    (
+        "02-session-db-partition-front-end.yaml",
+        include_str!("../scenarios/02-session-db-partition-front-end.yaml"),
+    ),
+    (
+        "03-front-end-pod-failure.yaml",
+        include_str!("../scenarios/03-front-end-pod-failure.yaml"),
+    ),
+    (
+        "04-carts-db-io-fault.yaml",
+        include_str!("../scenarios/04-carts-db-io-fault.yaml"),
+    ),
+    (
+        "05-catalogue-db-io-fault.yaml",
+        include_str!("../scenarios/05-catalogue-db-io-fault.yaml"),
+    ),
+    (
+        "06-payment-pod-failure-one.yaml",
+        include_str!("../scenarios/06-payment-pod-failure-one.yaml"),
+    ),
+    (
+        "07-rabbitmq-partition-queue-master.yaml",
+        include_str!("../scenarios/07-rabbitmq-partition-queue-master.yaml"),
+    ),
+    (
+        "08-shipping-bandwidth-200kbps.yaml",
+        include_str!("../scenarios/08-shipping-bandwidth-200kbps.yaml"),
+    ),
+    (
+        "09-shipping-pod-failure.yaml",
+        include_str!("../scenarios/09-shipping-pod-failure.yaml"),
+    ),
+    (
+        "10-shipping-http-abort.yaml",
+        include_str!("../scenarios/10-shipping-http-abort.yaml"),
+    ),
+    (
+        "11-shipping-memory-stress.yaml",
+        include_str!("../scenarios/11-shipping-memory-stress.yaml"),
+    ),
+    (
+        "12-shipping-network-delay.yaml",
+        include_str!("../scenarios/12-shipping-network-delay.yaml"),
+    ),
 ];
 
 /// Parses the built-in scenarios.
@@ -600,7 +636,10 @@ pub const BUILTIN: [(&str, &str); 12] = [
 /// # Errors
 /// Only if a shipped file is broken (a test guards against it).
 pub fn builtin() -> Result<Vec<Scenario>, ScenarioError> {
-    BUILTIN.iter().map(|(name, text)| Scenario::parse(text, name)).collect()
+    BUILTIN
+        .iter()
+        .map(|(name, text)| Scenario::parse(text, name))
+        .collect()
 }
 
 /// Resolves a scenario argument: a file path, or the name, file name or number prefix of a
@@ -615,9 +654,14 @@ pub fn resolve(argument: &str) -> Result<Scenario, ScenarioError> {
     }
     let scenarios = builtin()?;
     let wanted = argument.trim_end_matches(".yaml");
-    let found = BUILTIN.iter().zip(&scenarios).find(|((file, _), scenario)| {
-        scenario.name == wanted || file.trim_end_matches(".yaml") == wanted || file.split('-').next() == Some(wanted)
-    });
+    let found = BUILTIN
+        .iter()
+        .zip(&scenarios)
+        .find(|((file, _), scenario)| {
+            scenario.name == wanted
+                || file.trim_end_matches(".yaml") == wanted
+                || file.split('-').next() == Some(wanted)
+        });
     match found {
         Some((_, scenario)) => Ok(scenario.clone()),
         None => Err(ScenarioError::Field {
@@ -625,7 +669,11 @@ pub fn resolve(argument: &str) -> Result<Scenario, ScenarioError> {
             field: "scenario".to_owned(),
             message: format!(
                 "no such file and no built-in scenario of that name; built-in: {}",
-                scenarios.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", ")
+                scenarios
+                    .iter()
+                    .map(|s| s.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         }),
     }

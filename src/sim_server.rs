@@ -6,6 +6,9 @@
 //! `speed` compresses the scenario's schedule (a 10-minute baseline lasts 1 minute at speed 10)
 //! while traffic keeps its real per-second rate. Buffers are bounded.
 
+// Handlers return ready-made HTTP error responses as their `Err` values.
+#![allow(clippy::result_large_err)]
+
 pub mod query;
 
 use crate::model::{LogRecord, Span, Timestamp, TraceId};
@@ -13,7 +16,9 @@ use crate::sim::metrics::{FAMILIES, describe};
 use crate::sim::{Emitted, SimConfig, Simulation};
 use crate::wire;
 use crate::wire::loki::Direction;
-use crate::wire::prometheus::exposition::{ExpositionSample, MetricFamily, MetricKind, encode_exposition};
+use crate::wire::prometheus::exposition::{
+    ExpositionSample, MetricFamily, MetricKind, encode_exposition,
+};
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
@@ -73,7 +78,14 @@ impl SimHost {
     /// A host for a simulation with bounded buffers.
     #[must_use]
     pub fn new(simulation: Simulation, max_log_lines: usize, max_traces: usize) -> Self {
-        Self { simulation, logs: VecDeque::new(), traces: BTreeMap::new(), trace_order: VecDeque::new(), max_log_lines, max_traces }
+        Self {
+            simulation,
+            logs: VecDeque::new(),
+            traces: BTreeMap::new(),
+            trace_order: VecDeque::new(),
+            max_log_lines,
+            max_traces,
+        }
     }
 
     /// Advances the simulation until its clock passes `now`, keeping what it emits.
@@ -129,9 +141,19 @@ impl SimHost {
             .collect();
         for (key, value) in self.simulation.metrics().snapshot() {
             let (name, labels) = describe(key, &pod_name);
-            let family = families.iter_mut().find(|family| name == family.name || name.strip_prefix(family.name.as_str()).is_some_and(|rest| ["_bucket", "_sum", "_count"].contains(&rest)));
+            let family = families.iter_mut().find(|family| {
+                name == family.name
+                    || name
+                        .strip_prefix(family.name.as_str())
+                        .is_some_and(|rest| ["_bucket", "_sum", "_count"].contains(&rest))
+            });
             if let Some(family) = family {
-                family.samples.push(ExpositionSample { name, labels, value, timestamp_ms: None });
+                family.samples.push(ExpositionSample {
+                    name,
+                    labels,
+                    value,
+                    timestamp_ms: None,
+                });
             }
         }
         encode_exposition(&families)
@@ -141,7 +163,9 @@ impl SimHost {
 type Shared = Arc<Mutex<SimHost>>;
 
 fn wall_clock() -> Timestamp {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
     Timestamp(i64::try_from(nanos).unwrap_or(i64::MAX))
 }
 
@@ -151,15 +175,25 @@ fn wall_clock() -> Timestamp {
 /// When the fault names an unknown service or the speed is not positive.
 pub fn start_host(options: &ServeOptions) -> Result<SimHost, ServeError> {
     if !(options.speed.is_finite() && options.speed > 0.0) {
-        return Err(ServeError::Config(format!("speed must be a positive number, got {}", options.speed)));
+        return Err(ServeError::Config(format!(
+            "speed must be a positive number, got {}",
+            options.speed
+        )));
     }
     let mut config = options.config.clone();
     config.start = Timestamp::from_secs(wall_clock().as_secs());
     config.baseline = config.baseline.div_f64(options.speed);
-    config.fault_duration = config.fault_duration.div_f64(options.speed).max(Duration::from_secs(1));
+    config.fault_duration = config
+        .fault_duration
+        .div_f64(options.speed)
+        .max(Duration::from_secs(1));
     config.recovery = config.recovery.div_f64(options.speed);
     let simulation = Simulation::new(config).map_err(ServeError::Config)?;
-    Ok(SimHost::new(simulation, options.max_log_lines, options.max_traces))
+    Ok(SimHost::new(
+        simulation,
+        options.max_log_lines,
+        options.max_traces,
+    ))
 }
 
 /// The HTTP routes over a shared host (used by [`serve`] and by tests).
@@ -184,9 +218,17 @@ pub fn router(host: Shared) -> Router {
 ///
 /// # Errors
 /// When the simulation is invalid or the address cannot be bound.
-pub async fn serve(options: ServeOptions, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> Result<(), ServeError> {
+pub async fn serve(
+    options: ServeOptions,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
     let host = Arc::new(Mutex::new(start_host(&options)?));
-    let listener = tokio::net::TcpListener::bind(options.listen).await.map_err(|source| ServeError::Bind { address: options.listen, source })?;
+    let listener = tokio::net::TcpListener::bind(options.listen)
+        .await
+        .map_err(|source| ServeError::Bind {
+            address: options.listen,
+            source,
+        })?;
     let ticker_host = Arc::clone(&host);
     let ticker = tokio::spawn(async move {
         let mut interval = tokio::time::interval(Duration::from_millis(250));
@@ -197,22 +239,42 @@ pub async fn serve(options: ServeOptions, shutdown: impl std::future::Future<Out
             }
         }
     });
-    let result = axum::serve(listener, router(host)).with_graceful_shutdown(shutdown).await.map_err(ServeError::Serve);
+    let result = axum::serve(listener, router(host))
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(ServeError::Serve);
     ticker.abort();
     result
 }
 
 fn plain(status: StatusCode, message: impl Into<String>) -> Response {
-    (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], message.into()).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        message.into(),
+    )
+        .into_response()
 }
 
 fn lock(host: &Shared) -> Result<std::sync::MutexGuard<'_, SimHost>, Response> {
-    host.lock().map_err(|_| plain(StatusCode::INTERNAL_SERVER_ERROR, "simulation state poisoned"))
+    host.lock().map_err(|_| {
+        plain(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "simulation state poisoned",
+        )
+    })
 }
 
 async fn metrics(State(host): State<Shared>) -> Response {
     match lock(&host) {
-        Ok(host) => ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], host.exposition()).into_response(),
+        Ok(host) => (
+            [(
+                header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            )],
+            host.exposition(),
+        )
+            .into_response(),
         Err(response) => response,
     }
 }
@@ -220,35 +282,60 @@ async fn metrics(State(host): State<Shared>) -> Response {
 /// Loki's timestamp rules: float seconds, ≤ 10-digit integers as seconds, longer as ns, RFC 3339.
 fn loki_time(text: &str) -> Option<Timestamp> {
     let text = text.trim();
-    if text.contains('.') {
-        if let Ok(secs) = text.parse::<f64>() {
-            return Timestamp::from_secs_f64(secs);
-        }
+    if text.contains('.')
+        && let Ok(secs) = text.parse::<f64>()
+    {
+        return Timestamp::from_secs_f64(secs);
     }
     if let Ok(integer) = text.parse::<i64>() {
-        return Some(if text.trim_start_matches('-').len() <= 10 { Timestamp::from_secs(integer) } else { Timestamp(integer) });
+        return Some(if text.trim_start_matches('-').len() <= 10 {
+            Timestamp::from_secs(integer)
+        } else {
+            Timestamp(integer)
+        });
     }
     Timestamp::parse_rfc3339(text)
 }
 
 fn loki_range(params: &HashMap<String, String>) -> Result<(Timestamp, Timestamp), Response> {
     let end = match params.get("end") {
-        Some(text) => loki_time(text).ok_or_else(|| plain(StatusCode::BAD_REQUEST, format!("invalid end time: cannot parse \"{text}\"")))?,
+        Some(text) => loki_time(text).ok_or_else(|| {
+            plain(
+                StatusCode::BAD_REQUEST,
+                format!("invalid end time: cannot parse \"{text}\""),
+            )
+        })?,
         None => wall_clock(),
     };
     let start = match (params.get("start"), params.get("since")) {
-        (Some(text), _) => loki_time(text).ok_or_else(|| plain(StatusCode::BAD_REQUEST, format!("invalid start time: cannot parse \"{text}\"")))?,
-        (None, Some(since)) => end.minus(crate::model::time::parse_duration(since).map_err(|e| plain(StatusCode::BAD_REQUEST, format!("invalid since: {e}")))?),
+        (Some(text), _) => loki_time(text).ok_or_else(|| {
+            plain(
+                StatusCode::BAD_REQUEST,
+                format!("invalid start time: cannot parse \"{text}\""),
+            )
+        })?,
+        (None, Some(since)) => end.minus(
+            crate::model::time::parse_duration(since)
+                .map_err(|e| plain(StatusCode::BAD_REQUEST, format!("invalid since: {e}")))?,
+        ),
         (None, None) => end.minus(Duration::from_secs(3600)),
     };
     if end < start {
-        return Err(plain(StatusCode::BAD_REQUEST, "end timestamp must not be before or equal to start time"));
+        return Err(plain(
+            StatusCode::BAD_REQUEST,
+            "end timestamp must not be before or equal to start time",
+        ));
     }
     Ok((start, end))
 }
 
-async fn loki_query_range(State(host): State<Shared>, Query(params): Query<HashMap<String, String>>) -> Response {
-    let Some(query_text) = params.get("query") else { return plain(StatusCode::BAD_REQUEST, "query parameter is required") };
+async fn loki_query_range(
+    State(host): State<Shared>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    let Some(query_text) = params.get("query") else {
+        return plain(StatusCode::BAD_REQUEST, "query parameter is required");
+    };
     let query = match LogQuery::parse(query_text) {
         Ok(query) => query,
         Err(message) => return plain(StatusCode::BAD_REQUEST, message),
@@ -259,8 +346,17 @@ async fn loki_query_range(State(host): State<Shared>, Query(params): Query<HashM
     };
     let limit: usize = match params.get("limit").map(|l| l.parse::<usize>()) {
         None => 100,
-        Some(Ok(0)) | Some(Err(_)) => return plain(StatusCode::BAD_REQUEST, "limit must be a positive value"),
-        Some(Ok(limit)) if limit > 5000 => return plain(StatusCode::BAD_REQUEST, format!("max entries limit per query exceeded, limit > max_entries_limit_per_query ({limit} > 5000)")),
+        Some(Ok(0)) | Some(Err(_)) => {
+            return plain(StatusCode::BAD_REQUEST, "limit must be a positive value");
+        }
+        Some(Ok(limit)) if limit > 5000 => {
+            return plain(
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "max entries limit per query exceeded, limit > max_entries_limit_per_query ({limit} > 5000)"
+                ),
+            );
+        }
         Some(Ok(limit)) => limit,
     };
     let direction = match params.get("direction").map(|d| d.to_ascii_lowercase()) {
@@ -273,24 +369,48 @@ async fn loki_query_range(State(host): State<Shared>, Query(params): Query<HashM
         Ok(host) => host,
         Err(response) => return response,
     };
-    let wanted = |r: &&LogRecord| r.timestamp >= start && r.timestamp < end && query.selects(&r.labels) && query.keeps(&r.line);
+    let wanted = |r: &&LogRecord| {
+        r.timestamp >= start
+            && r.timestamp < end
+            && query.selects(&r.labels)
+            && query.keeps(&r.line)
+    };
     let selected: Vec<LogRecord> = match direction {
-        Direction::Forward => host.logs.iter().filter(wanted).take(limit).cloned().collect(),
+        Direction::Forward => host
+            .logs
+            .iter()
+            .filter(wanted)
+            .take(limit)
+            .cloned()
+            .collect(),
         // Newest first, as Loki answers a backward query.
-        Direction::Backward => host.logs.iter().rev().filter(wanted).take(limit).cloned().collect(),
+        Direction::Backward => host
+            .logs
+            .iter()
+            .rev()
+            .filter(wanted)
+            .take(limit)
+            .cloned()
+            .collect(),
     };
     axum::Json(wire::loki::encode_streams(&selected, direction)).into_response()
 }
 
 async fn loki_query(Query(params): Query<HashMap<String, String>>) -> Response {
     match params.get("query").map(|q| LogQuery::parse(q)) {
-        Some(Ok(_)) => plain(StatusCode::BAD_REQUEST, "log queries are not supported as an instant query type, please change your query to a range query type"),
+        Some(Ok(_)) => plain(
+            StatusCode::BAD_REQUEST,
+            "log queries are not supported as an instant query type, please change your query to a range query type",
+        ),
         Some(Err(message)) => plain(StatusCode::BAD_REQUEST, message),
         None => plain(StatusCode::BAD_REQUEST, "query parameter is required"),
     }
 }
 
-async fn loki_labels(State(host): State<Shared>, Query(params): Query<HashMap<String, String>>) -> Response {
+async fn loki_labels(
+    State(host): State<Shared>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
     let (start, end) = match loki_range(&params) {
         Ok(range) => range,
         Err(response) => return response,
@@ -299,13 +419,22 @@ async fn loki_labels(State(host): State<Shared>, Query(params): Query<HashMap<St
         Ok(host) => host,
         Err(response) => return response,
     };
-    let mut names: Vec<String> = host.logs.iter().filter(|r| r.timestamp >= start && r.timestamp < end).flat_map(|r| r.labels.keys().cloned()).collect();
+    let mut names: Vec<String> = host
+        .logs
+        .iter()
+        .filter(|r| r.timestamp >= start && r.timestamp < end)
+        .flat_map(|r| r.labels.keys().cloned())
+        .collect();
     names.sort();
     names.dedup();
     axum::Json(wire::loki::encode_labels(&names)).into_response()
 }
 
-async fn loki_label_values(State(host): State<Shared>, Path(name): Path<String>, Query(params): Query<HashMap<String, String>>) -> Response {
+async fn loki_label_values(
+    State(host): State<Shared>,
+    Path(name): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
     let (start, end) = match loki_range(&params) {
         Ok(range) => range,
         Err(response) => return response,
@@ -314,17 +443,34 @@ async fn loki_label_values(State(host): State<Shared>, Path(name): Path<String>,
         Ok(host) => host,
         Err(response) => return response,
     };
-    let mut values: Vec<String> = host.logs.iter().filter(|r| r.timestamp >= start && r.timestamp < end).filter_map(|r| r.labels.get(&name).cloned()).collect();
+    let mut values: Vec<String> = host
+        .logs
+        .iter()
+        .filter(|r| r.timestamp >= start && r.timestamp < end)
+        .filter_map(|r| r.labels.get(&name).cloned())
+        .collect();
     values.sort();
     values.dedup();
     axum::Json(wire::loki::encode_labels(&values)).into_response()
 }
 
-async fn tempo_search(State(host): State<Shared>, Query(params): Query<HashMap<String, String>>) -> Response {
+async fn tempo_search(
+    State(host): State<Shared>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
     let query = match (params.get("q"), params.get("tags")) {
-        (Some(_), Some(_)) => return plain(StatusCode::BAD_REQUEST, "invalid request: can't specify tags and q in the same query"),
+        (Some(_), Some(_)) => {
+            return plain(
+                StatusCode::BAD_REQUEST,
+                "invalid request: can't specify tags and q in the same query",
+            );
+        }
         (Some(q), None) => TraceQuery::parse_traceql(q),
-        (None, tags) => TraceQuery::parse_tags(tags.map_or("", String::as_str), params.get("minDuration").map(String::as_str), params.get("maxDuration").map(String::as_str)),
+        (None, tags) => TraceQuery::parse_tags(
+            tags.map_or("", String::as_str),
+            params.get("minDuration").map(String::as_str),
+            params.get("maxDuration").map(String::as_str),
+        ),
     };
     let query = match query {
         Ok(query) => query,
@@ -334,18 +480,47 @@ async fn tempo_search(State(host): State<Shared>, Query(params): Query<HashMap<S
         (Some(start), Some(end)) => match (start.parse::<u32>(), end.parse::<u32>()) {
             (Ok(start), Ok(end)) if start <= end => {
                 if end - start > 168 * 3600 {
-                    return plain(StatusCode::BAD_REQUEST, "range specified by start and end exceeds 168h0m0s");
+                    return plain(
+                        StatusCode::BAD_REQUEST,
+                        "range specified by start and end exceeds 168h0m0s",
+                    );
                 }
-                Some((Timestamp::from_secs(i64::from(start)), Timestamp::from_secs(i64::from(end) + 1)))
+                Some((
+                    Timestamp::from_secs(i64::from(start)),
+                    Timestamp::from_secs(i64::from(end) + 1),
+                ))
             }
-            (Ok(_), Ok(_)) => return plain(StatusCode::BAD_REQUEST, "http parameter start must be before end"),
-            _ => return plain(StatusCode::BAD_REQUEST, "invalid start or end: expected Unix seconds"),
+            (Ok(_), Ok(_)) => {
+                return plain(
+                    StatusCode::BAD_REQUEST,
+                    "http parameter start must be before end",
+                );
+            }
+            _ => {
+                return plain(
+                    StatusCode::BAD_REQUEST,
+                    "invalid start or end: expected Unix seconds",
+                );
+            }
         },
         (None, None) => None,
-        _ => return plain(StatusCode::BAD_REQUEST, "only one of start and end provided"),
+        _ => {
+            return plain(
+                StatusCode::BAD_REQUEST,
+                "only one of start and end provided",
+            );
+        }
     };
-    let limit = params.get("limit").and_then(|l| l.parse::<usize>().ok()).filter(|l| *l > 0).unwrap_or(20).min(1000);
-    let spans_per_set = params.get("spss").and_then(|l| l.parse::<usize>().ok()).unwrap_or(3);
+    let limit = params
+        .get("limit")
+        .and_then(|l| l.parse::<usize>().ok())
+        .filter(|l| *l > 0)
+        .unwrap_or(20)
+        .min(1000);
+    let spans_per_set = params
+        .get("spss")
+        .and_then(|l| l.parse::<usize>().ok())
+        .unwrap_or(3);
     if spans_per_set > 100 {
         return plain(StatusCode::BAD_REQUEST, "invalid spss: must be at most 100");
     }
@@ -358,27 +533,46 @@ async fn tempo_search(State(host): State<Shared>, Query(params): Query<HashMap<S
         if results.len() >= limit {
             break;
         }
-        let Some(spans) = host.traces.get(trace_id) else { continue };
-        let Some(mut summary) = wire::tempo::summarize_trace(spans) else { continue };
-        if let Some((start, end)) = range {
-            if summary.start < start || summary.start >= end {
-                continue;
-            }
+        let Some(spans) = host.traces.get(trace_id) else {
+            continue;
+        };
+        let Some(mut summary) = wire::tempo::summarize_trace(spans) else {
+            continue;
+        };
+        if let Some((start, end)) = range
+            && (summary.start < start || summary.start >= end)
+        {
+            continue;
         }
         let matched: Vec<&Span> = spans.iter().filter(|span| query.matches(span)).collect();
         if matched.is_empty() {
             continue;
         }
-        summary.spans = matched.iter().take(spans_per_set).map(|span| wire::tempo::SearchSpan::from_span(span)).collect();
+        summary.spans = matched
+            .iter()
+            .take(spans_per_set)
+            .map(|span| wire::tempo::SearchSpan::from_span(span))
+            .collect();
         results.push(summary);
     }
     axum::Json(wire::tempo::encode_search(&results)).into_response()
 }
 
 fn find_trace(host: &Shared, id: &str) -> Result<Vec<Span>, Response> {
-    let trace_id = TraceId::from_hex(id).ok_or_else(|| plain(StatusCode::BAD_REQUEST, format!("invalid trace id `{}`: expected up to 32 hex characters", id.chars().take(40).collect::<String>())))?;
+    let trace_id = TraceId::from_hex(id).ok_or_else(|| {
+        plain(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "invalid trace id `{}`: expected up to 32 hex characters",
+                id.chars().take(40).collect::<String>()
+            ),
+        )
+    })?;
     let host = lock(host)?;
-    host.traces.get(&trace_id).cloned().ok_or_else(|| (StatusCode::NOT_FOUND, "").into_response())
+    host.traces
+        .get(&trace_id)
+        .cloned()
+        .ok_or_else(|| (StatusCode::NOT_FOUND, "").into_response())
 }
 
 async fn tempo_trace_v1(State(host): State<Shared>, Path(id): Path<String>) -> Response {

@@ -97,7 +97,12 @@ fn duration(text: Option<&String>, default: Duration) -> anyhow::Result<Duration
 }
 
 fn config_from(args: &FaultArgs) -> anyhow::Result<SimConfig> {
-    let mut config = SimConfig { seed: args.seed, load_per_sec: args.load, trace_sample_rate: args.trace_sampling, ..SimConfig::default() };
+    let mut config = SimConfig {
+        seed: args.seed,
+        load_per_sec: args.load,
+        trace_sample_rate: args.trace_sampling,
+        ..SimConfig::default()
+    };
     if !(0.0..=1.0).contains(&args.trace_sampling) {
         bail!("--trace-sampling must be between 0 and 1");
     }
@@ -110,12 +115,17 @@ fn config_from(args: &FaultArgs) -> anyhow::Result<SimConfig> {
         None => Some(scenario::resolve("01")?),
     };
     if let Some(scenario) = &scenario {
-        config = SimConfig { load_per_sec: config.load_per_sec, trace_sample_rate: config.trace_sample_rate, ..baynet::sim::run::config_for(scenario, args.seed) };
+        config = SimConfig {
+            load_per_sec: config.load_per_sec,
+            trace_sample_rate: config.trace_sample_rate,
+            ..baynet::sim::run::config_for(scenario, args.seed)
+        };
     }
     if let (Some(target), Some(fault)) = (&args.target, &args.fault) {
         let class: FaultClass = fault.parse().map_err(anyhow::Error::msg)?;
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(args.seed);
-        let spec = baynet::sim::random::fault_for(target, class, &mut rng).map_err(anyhow::Error::msg)?;
+        let spec =
+            baynet::sim::random::fault_for(target, class, &mut rng).map_err(anyhow::Error::msg)?;
         config.scenario = format!("{target}-{class}");
         config.fault = Some(spec);
     }
@@ -134,7 +144,16 @@ pub fn run(command: SimCommand) -> anyhow::Result<()> {
         SimCommand::Run(args) => run_to_dir(&args),
         SimCommand::Serve(args) => {
             let config = config_from(&args.fault)?;
-            serve_blocking(ServeOptions { listen: args.listen, config, speed: args.speed, max_log_lines: 300_000, max_traces: 30_000 }, false)
+            serve_blocking(
+                ServeOptions {
+                    listen: args.listen,
+                    config,
+                    speed: args.speed,
+                    max_log_lines: 300_000,
+                    max_traces: 30_000,
+                },
+                false,
+            )
         }
         SimCommand::Scenarios { json } => list_scenarios(json),
     }
@@ -145,13 +164,31 @@ pub fn run(command: SimCommand) -> anyhow::Result<()> {
 pub fn run_default() -> anyhow::Result<()> {
     let scenario = scenario::resolve("01")?;
     let config = baynet::sim::run::config_for(&scenario, 1);
-    eprintln!("Baynet: simulating sock-shop with `{}` (10× schedule).", scenario.name);
-    eprintln!("Loki, Tempo and /metrics on http://127.0.0.1:9480 — try `baynet sim --help`. Ctrl-C stops.");
-    serve_blocking(ServeOptions { listen: "127.0.0.1:9480".parse()?, config, speed: 10.0, max_log_lines: 300_000, max_traces: 30_000 }, true)
+    eprintln!(
+        "Baynet: simulating sock-shop with `{}` (10× schedule).",
+        scenario.name
+    );
+    eprintln!(
+        "Loki, Tempo and /metrics on http://127.0.0.1:9480 — try `baynet sim --help`. Ctrl-C stops."
+    );
+    serve_blocking(
+        ServeOptions {
+            listen: "127.0.0.1:9480".parse()?,
+            config,
+            speed: 10.0,
+            max_log_lines: 300_000,
+            max_traces: 30_000,
+        },
+        true,
+    )
 }
 
 fn serve_blocking(options: ServeOptions, summary: bool) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().context("cannot start the async runtime")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
     runtime.block_on(async move {
         let listen = options.listen;
         let server = tokio::spawn(serve(options, async {
@@ -184,8 +221,14 @@ fn run_to_dir(args: &RunArgs) -> anyhow::Result<()> {
         Some(_) => bail!("--speed must be positive"),
     };
     let simulated = started.elapsed();
-    baynet::input_dir::write_dir(&args.out, &dataset).with_context(|| format!("cannot write {}", args.out.display()))?;
-    let traces = dataset.spans.iter().map(|s| s.trace_id).collect::<std::collections::HashSet<_>>().len();
+    baynet::input_dir::write_dir(&args.out, &dataset)
+        .with_context(|| format!("cannot write {}", args.out.display()))?;
+    let traces = dataset
+        .spans
+        .iter()
+        .map(|s| s.trace_id)
+        .collect::<std::collections::HashSet<_>>()
+        .len();
     let truth = dataset.ground_truth.as_ref();
     let summary = serde_json::json!({
         "out": args.out.display().to_string(),
@@ -214,7 +257,10 @@ fn run_to_dir(args: &RunArgs) -> anyhow::Result<()> {
             started.elapsed().as_millis()
         );
         if let Some(truth) = truth {
-            println!("fault: {} on {} from {} to {}", truth.fault_class, truth.root_cause, truth.fault_start, truth.fault_end);
+            println!(
+                "fault: {} on {} from {} to {}",
+                truth.fault_class, truth.root_cause, truth.fault_start, truth.fault_end
+            );
         }
     }
     Ok(())
@@ -246,7 +292,10 @@ fn list_scenarios(json: bool) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(&rows)?);
     } else {
         for (s, (file, _)) in scenarios.iter().zip(scenario::BUILTIN.iter()) {
-            println!("{file:<42} {:<13} {:<18} {}", s.fault.target, s.fault.class, s.description);
+            println!(
+                "{file:<42} {:<13} {:<18} {}",
+                s.fault.target, s.fault.class, s.description
+            );
         }
     }
     Ok(())

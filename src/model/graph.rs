@@ -90,7 +90,13 @@ pub struct CallEdge {
 impl Default for CallEdge {
     /// An HTTP edge with no traffic observed: rates zero, error rate and latency unknown (NaN).
     fn default() -> Self {
-        Self { protocol: Protocol::Http, request_rate: 0.0, error_rate: f64::NAN, latency_ms: f64::NAN, bytes_rate: 0.0 }
+        Self {
+            protocol: Protocol::Http,
+            request_rate: 0.0,
+            error_rate: f64::NAN,
+            latency_ms: f64::NAN,
+            bytes_rate: 0.0,
+        }
     }
 }
 
@@ -143,8 +149,16 @@ impl ServiceGraph {
         if caller == callee {
             return None;
         }
-        let from = self.by_name.get(caller).copied().unwrap_or_else(|| self.add_service(caller));
-        let to = self.by_name.get(callee).copied().unwrap_or_else(|| self.add_service(callee));
+        let from = self
+            .by_name
+            .get(caller)
+            .copied()
+            .unwrap_or_else(|| self.add_service(caller));
+        let to = self
+            .by_name
+            .get(callee)
+            .copied()
+            .unwrap_or_else(|| self.add_service(callee));
         if let Some(existing) = self.graph.find_edge(from, to) {
             self.graph[existing] = edge;
             return Some(existing);

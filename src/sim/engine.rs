@@ -3,6 +3,9 @@
 //!
 //! Invariant: deterministic for a seed — one ChaCha RNG, ordered collections only, no clock.
 
+// Service state lives in arrays parallel to `SERVICES`; loops index both.
+#![allow(clippy::needless_range_loop)]
+
 use super::faults::ActiveFault;
 use super::logs::{self, CallFailure, QueueEvent};
 use super::metrics::{HttpKey, MeshMetrics, Reporter, ServiceIndex, TcpKey, UNKNOWN};
@@ -585,19 +588,20 @@ impl Simulation {
             }
         }
         for service in 0..SERVICES.len() {
-            if let Some(at) = self.services[service].startup_at {
-                if at < tick_end && !self.paused(service, at) {
-                    self.services[service].startup_at = None;
-                    let lines = logs::startup(SERVICES[service].style, at, SERVICES[service].name);
-                    for (offset, line) in lines.into_iter().enumerate() {
-                        self.log(
-                            out,
-                            service,
-                            false,
-                            at.plus(Duration::from_millis(offset as u64 * 150)),
-                            line,
-                        );
-                    }
+            if let Some(at) = self.services[service].startup_at
+                && at < tick_end
+                && !self.paused(service, at)
+            {
+                self.services[service].startup_at = None;
+                let lines = logs::startup(SERVICES[service].style, at, SERVICES[service].name);
+                for (offset, line) in lines.into_iter().enumerate() {
+                    self.log(
+                        out,
+                        service,
+                        false,
+                        at.plus(Duration::from_millis(offset as u64 * 150)),
+                        line,
+                    );
                 }
             }
         }
@@ -658,21 +662,22 @@ impl Simulation {
             };
             stats.memory_bytes = memory_mib * 1_048_576.0;
             state.served_this_tick = 0;
-            if let Some(fault) = &self.fault {
-                if fault.spec.class == FaultClass::Bandwidth && fault.target == service {
-                    let rate = fault
-                        .spec
-                        .params
-                        .bandwidth_bytes_per_sec
-                        .unwrap_or(200_000.0);
-                    // Prometheus scrapes the JVM's metrics endpoint (~60 KB) every 15 s.
-                    if fault.active(t) && t.as_secs() % 15 == 0 {
-                        state.backlog_bytes += 60_000.0;
-                    }
-                    state.backlog_bytes = (state.backlog_bytes - rate).max(0.0);
-                    if !fault.active(t) {
-                        state.backlog_bytes = 0.0;
-                    }
+            if let Some(fault) = &self.fault
+                && fault.spec.class == FaultClass::Bandwidth
+                && fault.target == service
+            {
+                let rate = fault
+                    .spec
+                    .params
+                    .bandwidth_bytes_per_sec
+                    .unwrap_or(200_000.0);
+                // Prometheus scrapes the JVM's metrics endpoint (~60 KB) every 15 s.
+                if fault.active(t) && t.as_secs() % 15 == 0 {
+                    state.backlog_bytes += 60_000.0;
+                }
+                state.backlog_bytes = (state.backlog_bytes - rate).max(0.0);
+                if !fault.active(t) {
+                    state.backlog_bytes = 0.0;
                 }
             }
         }
@@ -789,10 +794,10 @@ impl Simulation {
         store: ServiceIndex,
         t: Timestamp,
     ) -> Option<CallFailure> {
-        if let Some(fault) = &self.fault {
-            if fault.partitioned(caller, store, t) {
-                return Some(CallFailure::Timeout);
-            }
+        if let Some(fault) = &self.fault
+            && fault.partitioned(caller, store, t)
+        {
+            return Some(CallFailure::Timeout);
         }
         if self.paused(store, t) || t < self.services[store].refusing_until {
             return Some(CallFailure::Refused);

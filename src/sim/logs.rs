@@ -83,6 +83,7 @@ pub fn reason(code: u16) -> &'static str {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 /// The line a service writes when it served a request, if its framework logs requests at all.
 #[must_use]
 pub fn request_served(
@@ -433,7 +434,7 @@ pub fn db_crash(style: LogStyle, t: Timestamp) -> Vec<String> {
 #[must_use]
 pub fn background(style: LogStyle, t: Timestamp, counter: u64) -> Option<String> {
     match style {
-        LogStyle::MongoDb => Some(if counter % 2 == 0 {
+        LogStyle::MongoDb => Some(if counter.is_multiple_of(2) {
             mongo(
                 t,
                 'I',

@@ -87,6 +87,7 @@ impl Op {
     /// The operation's facts.
     #[must_use]
     pub const fn spec(self) -> OpSpec {
+        #[allow(clippy::too_many_arguments)]
         const fn op(
             service: &'static str,
             method: &'static str,

@@ -38,7 +38,10 @@ pub fn run(config: SimConfig) -> Result<Dataset, String> {
 ///
 /// # Errors
 /// When the configuration names an unknown service.
-pub fn run_with(config: SimConfig, mut after_tick: impl FnMut(Timestamp)) -> Result<Dataset, String> {
+pub fn run_with(
+    config: SimConfig,
+    mut after_tick: impl FnMut(Timestamp),
+) -> Result<Dataset, String> {
     let mut simulation = Simulation::new(config)?;
     let mut emitted = Emitted::default();
     let mut samples: BTreeMap<SeriesKey, Vec<Sample>> = BTreeMap::new();

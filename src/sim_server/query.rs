@@ -36,9 +36,14 @@ fn anchored(pattern: &str) -> Result<Regex, String> {
 fn quoted(text: &str) -> Result<(String, &str), String> {
     let text = text.trim_start();
     let mut chars = text.char_indices();
-    let Some((_, quote)) = chars.next() else { return Err("expected a quoted string".to_owned()) };
+    let Some((_, quote)) = chars.next() else {
+        return Err("expected a quoted string".to_owned());
+    };
     if quote != '"' && quote != '`' {
-        return Err(format!("expected a quoted string at `{}`", text.chars().take(20).collect::<String>()));
+        return Err(format!(
+            "expected a quoted string at `{}`",
+            text.chars().take(20).collect::<String>()
+        ));
     }
     let mut out = String::new();
     let mut escaped = false;
@@ -70,16 +75,27 @@ impl LogQuery {
     pub fn parse(query: &str) -> Result<Self, String> {
         let text = query.trim();
         let Some(rest) = text.strip_prefix('{') else {
-            return Err(format!("parse error at line 1, col 1: syntax error: unexpected {}: the simulator serves log queries `{{…}} |= \"…\"` only", text.chars().next().map_or("end".to_owned(), |c| format!("`{c}`"))));
+            return Err(format!(
+                "parse error at line 1, col 1: syntax error: unexpected {}: the simulator serves log queries `{{…}} |= \"…\"` only",
+                text.chars()
+                    .next()
+                    .map_or("end".to_owned(), |c| format!("`{c}`"))
+            ));
         };
-        let close = rest.find('}').ok_or("parse error: syntax error: missing closing `}`")?;
+        let close = rest
+            .find('}')
+            .ok_or("parse error: syntax error: missing closing `}`")?;
         let mut matchers = Vec::new();
         let mut body = &rest[..close];
         while !body.trim().is_empty() {
             let trimmed = body.trim_start().trim_start_matches(',').trim_start();
-            let name_len = trimmed.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(trimmed.len());
+            let name_len = trimmed
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(trimmed.len());
             if name_len == 0 {
-                return Err(format!("parse error: syntax error: expected a label name at `{trimmed}`"));
+                return Err(format!(
+                    "parse error: syntax error: expected a label name at `{trimmed}`"
+                ));
             }
             let name = trimmed[..name_len].to_owned();
             let after = trimmed[name_len..].trim_start();
@@ -92,14 +108,23 @@ impl LogQuery {
             } else if let Some(a) = after.strip_prefix('=') {
                 (MatchOp::Eq, a)
             } else {
-                return Err(format!("parse error: syntax error: expected =, !=, =~ or !~ after `{name}`"));
+                return Err(format!(
+                    "parse error: syntax error: expected =, !=, =~ or !~ after `{name}`"
+                ));
             };
             let (value, remaining) = quoted(after)?;
-            let regex = matches!(op, MatchOp::Re | MatchOp::NotRe).then(|| anchored(&value)).transpose()?;
+            let regex = matches!(op, MatchOp::Re | MatchOp::NotRe)
+                .then(|| anchored(&value))
+                .transpose()?;
             matchers.push((name, op, value, regex));
-            body = remaining.trim_start().strip_prefix(',').unwrap_or(remaining);
+            body = remaining
+                .trim_start()
+                .strip_prefix(',')
+                .unwrap_or(remaining);
         }
-        if !matchers.iter().any(|(_, op, value, _)| *op == MatchOp::Eq && !value.is_empty() || *op == MatchOp::Re && !value.is_empty()) {
+        if !matchers.iter().any(|(_, op, value, _)| {
+            *op == MatchOp::Eq && !value.is_empty() || *op == MatchOp::Re && !value.is_empty()
+        }) {
             return Err("parse error: queries require at least one regexp or equality matcher that does not have an empty-compatible value".to_owned());
         }
         let mut filters = Vec::new();
@@ -114,7 +139,10 @@ impl LogQuery {
             } else if let Some(a) = pipeline.strip_prefix("!~") {
                 (FilterOp::NotMatches, a)
             } else {
-                return Err(format!("parse error: syntax error: the simulator supports line filters (|=, !=, |~, !~) only, not `{}`", pipeline.chars().take(20).collect::<String>()));
+                return Err(format!(
+                    "parse error: syntax error: the simulator supports line filters (|=, !=, |~, !~) only, not `{}`",
+                    pipeline.chars().take(20).collect::<String>()
+                ));
             };
             let (value, remaining) = quoted(after)?;
             let regex = matches!(op, FilterOp::Matches | FilterOp::NotMatches)
@@ -155,7 +183,12 @@ impl LogQuery {
 /// A span condition of a TraceQL spanset filter or a tag search.
 #[derive(Debug, Clone)]
 enum Condition {
-    Attribute { key: String, scope: Scope, op: Compare, value: Value },
+    Attribute {
+        key: String,
+        scope: Scope,
+        op: Compare,
+        value: Value,
+    },
     Status(StatusCode, bool),
     Duration(Compare, Duration),
     Name(Compare, String),
@@ -193,7 +226,15 @@ pub struct TraceQuery {
 }
 
 fn parse_compare(text: &str) -> Option<(Compare, &str)> {
-    for (token, op) in [(">=", Compare::Ge), ("<=", Compare::Le), ("!=", Compare::Ne), ("=~", Compare::Re), ("=", Compare::Eq), (">", Compare::Gt), ("<", Compare::Lt)] {
+    for (token, op) in [
+        (">=", Compare::Ge),
+        ("<=", Compare::Le),
+        ("!=", Compare::Ne),
+        ("=~", Compare::Re),
+        ("=", Compare::Eq),
+        (">", Compare::Gt),
+        ("<", Compare::Lt),
+    ] {
         if let Some(rest) = text.strip_prefix(token) {
             return Some((op, rest));
         }
@@ -222,9 +263,14 @@ impl TraceQuery {
                 }
                 return Err("invalid TraceQL query: empty condition".to_owned());
             }
-            let field_len = part.find(|c: char| c.is_whitespace() || "=!<>".contains(c)).unwrap_or(part.len());
+            let field_len = part
+                .find(|c: char| c.is_whitespace() || "=!<>".contains(c))
+                .unwrap_or(part.len());
             let field = &part[..field_len];
-            let (op, value_text) = parse_compare(part[field_len..].trim_start()).ok_or_else(|| format!("invalid TraceQL query: expected an operator after `{field}`"))?;
+            let (op, value_text) =
+                parse_compare(part[field_len..].trim_start()).ok_or_else(|| {
+                    format!("invalid TraceQL query: expected an operator after `{field}`")
+                })?;
             let value_text = value_text.trim();
             let value = if value_text.starts_with('"') {
                 Value::Text(quoted(value_text)?.0)
@@ -239,12 +285,26 @@ impl TraceQuery {
                         Value::Text(t) if t == "error" => StatusCode::Error,
                         Value::Text(t) if t == "ok" => StatusCode::Ok,
                         Value::Text(t) if t == "unset" => StatusCode::Unset,
-                        _ => return Err(format!("invalid TraceQL query: status must be error, ok or unset, got `{value_text}`")),
+                        _ => {
+                            return Err(format!(
+                                "invalid TraceQL query: status must be error, ok or unset, got `{value_text}`"
+                            ));
+                        }
                     };
                     Condition::Status(wanted, op != Compare::Ne)
                 }
-                "duration" => Condition::Duration(op, crate::model::time::parse_duration(value_text).map_err(|e| format!("invalid TraceQL query: {e}"))?),
-                "name" => Condition::Name(op, match value { Value::Text(t) => t, Value::Number(n) => n.to_string() }),
+                "duration" => Condition::Duration(
+                    op,
+                    crate::model::time::parse_duration(value_text)
+                        .map_err(|e| format!("invalid TraceQL query: {e}"))?,
+                ),
+                "name" => Condition::Name(
+                    op,
+                    match value {
+                        Value::Text(t) => t,
+                        Value::Number(n) => n.to_string(),
+                    },
+                ),
                 _ => {
                     let (scope, key) = if let Some(key) = field.strip_prefix("resource.") {
                         (Scope::Resource, key)
@@ -253,9 +313,16 @@ impl TraceQuery {
                     } else if let Some(key) = field.strip_prefix('.') {
                         (Scope::Any, key)
                     } else {
-                        return Err(format!("invalid TraceQL query: unknown field `{field}` (use resource.x, span.x, .x, status, duration, name)"));
+                        return Err(format!(
+                            "invalid TraceQL query: unknown field `{field}` (use resource.x, span.x, .x, status, duration, name)"
+                        ));
                     };
-                    Condition::Attribute { key: key.to_owned(), scope, op, value }
+                    Condition::Attribute {
+                        key: key.to_owned(),
+                        scope,
+                        op,
+                        value,
+                    }
                 }
             };
             conditions.push(condition);
@@ -268,17 +335,36 @@ impl TraceQuery {
     ///
     /// # Errors
     /// When a pair has no `=` or a duration is malformed.
-    pub fn parse_tags(tags: &str, min_duration: Option<&str>, max_duration: Option<&str>) -> Result<Self, String> {
+    pub fn parse_tags(
+        tags: &str,
+        min_duration: Option<&str>,
+        max_duration: Option<&str>,
+    ) -> Result<Self, String> {
         let mut conditions = Vec::new();
         for pair in tags.split_whitespace() {
-            let (key, value) = pair.split_once('=').ok_or_else(|| format!("invalid tags: `{pair}` is not key=value"))?;
-            conditions.push(Condition::Attribute { key: key.to_owned(), scope: Scope::Any, op: Compare::Contains, value: Value::Text(value.trim_matches('"').to_ascii_lowercase()) });
+            let (key, value) = pair
+                .split_once('=')
+                .ok_or_else(|| format!("invalid tags: `{pair}` is not key=value"))?;
+            conditions.push(Condition::Attribute {
+                key: key.to_owned(),
+                scope: Scope::Any,
+                op: Compare::Contains,
+                value: Value::Text(value.trim_matches('"').to_ascii_lowercase()),
+            });
         }
         if let Some(min) = min_duration {
-            conditions.push(Condition::Duration(Compare::Ge, crate::model::time::parse_duration(min).map_err(|e| format!("invalid minDuration: {e}"))?));
+            conditions.push(Condition::Duration(
+                Compare::Ge,
+                crate::model::time::parse_duration(min)
+                    .map_err(|e| format!("invalid minDuration: {e}"))?,
+            ));
         }
         if let Some(max) = max_duration {
-            conditions.push(Condition::Duration(Compare::Le, crate::model::time::parse_duration(max).map_err(|e| format!("invalid maxDuration: {e}"))?));
+            conditions.push(Condition::Duration(
+                Compare::Le,
+                crate::model::time::parse_duration(max)
+                    .map_err(|e| format!("invalid maxDuration: {e}"))?,
+            ));
         }
         Ok(Self { conditions })
     }
@@ -288,20 +374,40 @@ impl TraceQuery {
     pub fn matches(&self, span: &Span) -> bool {
         self.conditions.iter().all(|condition| match condition {
             Condition::Status(code, equal) => (span.status.code == *code) == *equal,
-            Condition::Duration(op, bound) => compare_f64(span.duration().as_secs_f64(), *op, bound.as_secs_f64()),
+            Condition::Duration(op, bound) => {
+                compare_f64(span.duration().as_secs_f64(), *op, bound.as_secs_f64())
+            }
             Condition::Name(op, name) => compare_text(&span.name, *op, name),
-            Condition::Attribute { key, scope, op, value } => {
+            Condition::Attribute {
+                key,
+                scope,
+                op,
+                value,
+            } => {
                 let lists: &[&crate::model::Attributes] = match scope {
                     Scope::Resource => &[&span.resource],
                     Scope::Span => &[&span.attributes],
                     Scope::Any => &[&span.attributes, &span.resource],
                 };
                 lists.iter().any(|list| {
-                    list.iter().filter(|(k, _)| k == key).any(|(_, actual)| match (actual, value) {
-                        (_, Value::Number(n)) => actual.as_i64().map(|a| a as f64).or(match actual { crate::model::AttributeValue::Double(d) => Some(*d), _ => None }).is_some_and(|a| compare_f64(a, *op, *n)),
-                        (crate::model::AttributeValue::Str(text), Value::Text(wanted)) => compare_text(text, *op, wanted),
-                        (other, Value::Text(wanted)) => other.as_i64().is_some_and(|a| compare_text(&a.to_string(), *op, wanted)),
-                    })
+                    list.iter()
+                        .filter(|(k, _)| k == key)
+                        .any(|(_, actual)| match (actual, value) {
+                            (_, Value::Number(n)) => actual
+                                .as_i64()
+                                .map(|a| a as f64)
+                                .or(match actual {
+                                    crate::model::AttributeValue::Double(d) => Some(*d),
+                                    _ => None,
+                                })
+                                .is_some_and(|a| compare_f64(a, *op, *n)),
+                            (crate::model::AttributeValue::Str(text), Value::Text(wanted)) => {
+                                compare_text(text, *op, wanted)
+                            }
+                            (other, Value::Text(wanted)) => other
+                                .as_i64()
+                                .is_some_and(|a| compare_text(&a.to_string(), *op, wanted)),
+                        })
                 })
             }
         })
@@ -339,17 +445,33 @@ mod tests {
     use crate::model::{AttributeValue, SpanId, SpanKind, SpanStatus, Timestamp, TraceId};
 
     fn labels(pairs: &[(&str, &str)]) -> Labels {
-        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
     }
 
     #[test]
     fn logql_selectors_and_filters() {
-        let query = LogQuery::parse(r#"{namespace="sock-shop", container=~"carts|orders"} |= "ERROR" != "health""#).expect("valid");
-        assert!(query.selects(&labels(&[("namespace", "sock-shop"), ("container", "carts")])));
-        assert!(!query.selects(&labels(&[("namespace", "sock-shop"), ("container", "carts-db")])));
+        let query = LogQuery::parse(
+            r#"{namespace="sock-shop", container=~"carts|orders"} |= "ERROR" != "health""#,
+        )
+        .expect("valid");
+        assert!(query.selects(&labels(&[
+            ("namespace", "sock-shop"),
+            ("container", "carts")
+        ])));
+        assert!(!query.selects(&labels(&[
+            ("namespace", "sock-shop"),
+            ("container", "carts-db")
+        ])));
         assert!(query.keeps("2025 ERROR boom"));
         assert!(!query.keeps("2025 ERROR health"));
-        assert!(LogQuery::parse(r#"sum(rate({a="b"}[1m]))"#).expect_err("metric").starts_with("parse error"));
+        assert!(
+            LogQuery::parse(r#"sum(rate({a="b"}[1m]))"#)
+                .expect_err("metric")
+                .starts_with("parse error")
+        );
         assert!(LogQuery::parse(r#"{a=""}"#).is_err());
         assert!(LogQuery::parse(r#"{a="b"} | json"#).is_err());
     }
@@ -366,15 +488,40 @@ mod tests {
             start: Timestamp(0),
             end: Timestamp(1_500_000_000),
             attributes: vec![("http.status_code".into(), AttributeValue::Str("503".into()))],
-            resource: vec![("service.name".into(), AttributeValue::Str("carts.sock-shop".into()))],
-            status: SpanStatus { code: StatusCode::Error, message: String::new() },
+            resource: vec![(
+                "service.name".into(),
+                AttributeValue::Str("carts.sock-shop".into()),
+            )],
+            status: SpanStatus {
+                code: StatusCode::Error,
+                message: String::new(),
+            },
         };
-        let query = TraceQuery::parse_traceql(r#"{ resource.service.name = "carts.sock-shop" && status = error && duration > 1s }"#).expect("valid");
+        let query = TraceQuery::parse_traceql(
+            r#"{ resource.service.name = "carts.sock-shop" && status = error && duration > 1s }"#,
+        )
+        .expect("valid");
         assert!(query.matches(&span));
-        assert!(TraceQuery::parse_traceql(r#"{ span.http.status_code >= 500 }"#).expect("valid").matches(&span));
-        assert!(!TraceQuery::parse_traceql(r#"{ .http.status_code < 500 }"#).expect("valid").matches(&span));
+        assert!(
+            TraceQuery::parse_traceql(r#"{ span.http.status_code >= 500 }"#)
+                .expect("valid")
+                .matches(&span)
+        );
+        assert!(
+            !TraceQuery::parse_traceql(r#"{ .http.status_code < 500 }"#)
+                .expect("valid")
+                .matches(&span)
+        );
         assert!(TraceQuery::parse_traceql("{ bogus = 1 }").is_err());
-        assert!(TraceQuery::parse_tags("service.name=CARTS", Some("1s"), None).expect("valid").matches(&span));
-        assert!(!TraceQuery::parse_tags("service.name=orders", None, None).expect("valid").matches(&span));
+        assert!(
+            TraceQuery::parse_tags("service.name=CARTS", Some("1s"), None)
+                .expect("valid")
+                .matches(&span)
+        );
+        assert!(
+            !TraceQuery::parse_tags("service.name=orders", None, None)
+                .expect("valid")
+                .matches(&span)
+        );
     }
 }

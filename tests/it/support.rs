@@ -17,17 +17,30 @@ impl Drop for ChildGuard {
 
 /// A port free on 127.0.0.1 right now.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// Starts `baynet` with arguments.
 pub fn spawn_baynet(args: &[&str]) -> ChildGuard {
-    let child = Command::new(env!("CARGO_BIN_EXE_baynet")).args(args).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("baynet starts");
+    let child = Command::new(env!("CARGO_BIN_EXE_baynet"))
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("baynet starts");
     ChildGuard(child)
 }
 
 /// Polls `check` every `every` until it returns `Some` or `limit` passes.
-pub fn poll<T>(limit: Duration, every: Duration, mut check: impl FnMut() -> Option<T>) -> Option<T> {
+pub fn poll<T>(
+    limit: Duration,
+    every: Duration,
+    mut check: impl FnMut() -> Option<T>,
+) -> Option<T> {
     let started = Instant::now();
     while started.elapsed() < limit {
         if let Some(value) = check() {
@@ -53,10 +66,16 @@ pub fn http_get(url: &str, query: &[(&str, &str)]) -> Option<(u16, String)> {
 /// Whether an external program is on PATH; when it is not, either skip loudly or fail if
 /// `require_env` is set (CI sets it so the real thing is mandatory there).
 pub fn require_program(program: &str, require_env: &str) -> bool {
-    let found = std::env::var_os("PATH").is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()));
+    let found = std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()));
     if !found {
-        assert!(std::env::var_os(require_env).is_none(), "{program} is required ({require_env} is set) but not on PATH");
-        eprintln!("SKIPPED: {program} is not installed; set {require_env}=1 to make this test mandatory (.ci/run does)");
+        assert!(
+            std::env::var_os(require_env).is_none(),
+            "{program} is required ({require_env} is set) but not on PATH"
+        );
+        eprintln!(
+            "SKIPPED: {program} is not installed; set {require_env}=1 to make this test mandatory (.ci/run does)"
+        );
     }
     found
 }
