@@ -81,8 +81,10 @@ struct ServiceState {
     startup_at: Option<Timestamp>,
     /// Stress memory currently allocated, MiB.
     stress_mib: f64,
-    /// Bytes queued behind a bandwidth limit.
+    /// Bytes queued behind a bandwidth limit, as of `backlog_at`.
     backlog_bytes: f64,
+    /// When `backlog_bytes` was last updated.
+    backlog_at: Timestamp,
     /// JVM warm-up after a start: slower until then.
     warm_after: Timestamp,
     /// Requests served this tick (for CPU accounting).
@@ -150,6 +152,7 @@ impl Simulation {
                 startup_at: None,
                 stress_mib: 0.0,
                 backlog_bytes: 0.0,
+                backlog_at: config.start,
                 warm_after: config.start,
                 served_this_tick: 0,
                 probe_cycle_start: None,
@@ -407,11 +410,26 @@ impl Simulation {
                 .bandwidth_bytes_per_sec
                 .unwrap_or(200_000.0)
                 .max(1.0);
-            let state = &mut self.services[service];
-            delay += (state.backlog_bytes + bytes) / rate * 1000.0;
-            state.backlog_bytes += bytes;
+            delay += self.enqueue_egress(service, t, bytes, rate) / rate * 1000.0;
         }
         delay
+    }
+
+    /// Queues `bytes` behind a token-bucket limit of `rate` bytes/s (tc `bandwidth`), draining
+    /// the queue for the time since the last update; returns the bytes queued up to and
+    /// including this payload.
+    fn enqueue_egress(
+        &mut self,
+        service: ServiceIndex,
+        t: Timestamp,
+        bytes: f64,
+        rate: f64,
+    ) -> f64 {
+        let state = &mut self.services[service];
+        let drained = rate * t.since(state.backlog_at).as_secs_f64();
+        state.backlog_bytes = (state.backlog_bytes - drained).max(0.0) + bytes;
+        state.backlog_at = state.backlog_at.max(t);
+        state.backlog_bytes
     }
 
     fn own_latency_ms(&mut self, service: ServiceIndex, median_ms: f64, t: Timestamp) -> f64 {
@@ -454,8 +472,13 @@ impl Simulation {
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
         let n_actions = n_actions as u32;
         let total_weight: u32 = USER_ACTIONS.iter().map(|(_, w)| w).sum();
-        for _ in 0..n_actions {
-            let offset = Duration::from_nanos(self.rng.random_range(0..1_000_000_000));
+        self.scrape_bursts(t);
+        let mut offsets: Vec<u64> = (0..n_actions)
+            .map(|_| self.rng.random_range(0..1_000_000_000))
+            .collect();
+        offsets.sort_unstable();
+        for offset in offsets {
+            let offset = Duration::from_nanos(offset);
             let mut pick = self.rng.random_range(0..total_weight);
             let mut action = Op::FrontHome;
             for (op, weight) in USER_ACTIONS {
@@ -662,24 +685,22 @@ impl Simulation {
             };
             stats.memory_bytes = memory_mib * 1_048_576.0;
             state.served_this_tick = 0;
-            if let Some(fault) = &self.fault
-                && fault.spec.class == FaultClass::Bandwidth
-                && fault.target == service
-            {
-                let rate = fault
-                    .spec
-                    .params
-                    .bandwidth_bytes_per_sec
-                    .unwrap_or(200_000.0);
-                // Prometheus scrapes the JVM's metrics endpoint (~60 KB) every 15 s.
-                if fault.active(t) && t.as_secs() % 15 == 0 {
-                    state.backlog_bytes += 60_000.0;
-                }
-                state.backlog_bytes = (state.backlog_bytes - rate).max(0.0);
-                if !fault.active(t) {
-                    state.backlog_bytes = 0.0;
-                }
-            }
+        }
+    }
+
+    /// Prometheus scrapes the pod's merged Istio metrics endpoint (Envoy and application stats,
+    /// ~400 KB) every 15 s; behind a bandwidth limit that burst delays whatever the pod sends next.
+    fn scrape_bursts(&mut self, t: Timestamp) {
+        let Some(fault) = &self.fault else { return };
+        if fault.spec.class == FaultClass::Bandwidth && fault.active(t) && t.as_secs() % 15 == 0 {
+            let rate = fault
+                .spec
+                .params
+                .bandwidth_bytes_per_sec
+                .unwrap_or(200_000.0)
+                .max(1.0);
+            let at = t.plus(Duration::from_millis(self.rng.random_range(0..1000)));
+            self.enqueue_egress(fault.target, at, 400_000.0, rate);
         }
     }
 

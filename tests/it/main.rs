@@ -3,4 +3,6 @@
 
 mod prometheus; // a real Prometheus server scrapes `baynet sim serve` and sees sock-shop
 mod scenarios; // every file in scenarios/ parses and carries the fields Baynet relies on
+mod sim_run; // `baynet sim run` for all 12 scenarios reads back with the right labels
+mod sim_serve; // `baynet sim serve` answers the Loki and Tempo APIs
 mod support; // child processes, free ports, bounded polling

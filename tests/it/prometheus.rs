@@ -120,13 +120,36 @@ fn real_prometheus_scrapes_the_simulated_mesh() {
     // user traffic of a 25 actions/s load, browsing outnumbers payments.
     let rates_query = r#"sum by (destination_workload) (rate(istio_requests_total{reporter="destination"}[10s]))"#;
     let rates = || -> Option<std::collections::BTreeMap<String, f64>> {
-        let (_, body) = http_get(&format!("{prometheus}/api/v1/query"), &[("query", rates_query)])?;
-        let PromData::Vector(series) = decode_query(body.as_bytes()).ok()? else { return None };
-        Some(series.iter().map(|s| (s.label("destination_workload").unwrap_or("").to_owned(), s.samples[0].value)).collect())
+        let (_, body) = http_get(
+            &format!("{prometheus}/api/v1/query"),
+            &[("query", rates_query)],
+        )?;
+        let PromData::Vector(series) = decode_query(body.as_bytes()).ok()? else {
+            return None;
+        };
+        Some(
+            series
+                .iter()
+                .map(|s| {
+                    (
+                        s.label("destination_workload").unwrap_or("").to_owned(),
+                        s.samples[0].value,
+                    )
+                })
+                .collect(),
+        )
     };
-    let in_range = |r: &std::collections::BTreeMap<String, f64>| r.get("front-end").is_some_and(|v| (18.0..40.0).contains(v));
-    let rates = poll(Duration::from_secs(40), Duration::from_secs(1), || rates().filter(in_range)).unwrap_or_else(|| panic!("front-end rate never near 25 req/s: {:?}", rates()));
+    let in_range = |r: &std::collections::BTreeMap<String, f64>| {
+        r.get("front-end").is_some_and(|v| (18.0..40.0).contains(v))
+    };
+    let rates = poll(Duration::from_secs(40), Duration::from_secs(1), || {
+        rates().filter(in_range)
+    })
+    .unwrap_or_else(|| panic!("front-end rate never near 25 req/s: {:?}", rates()));
     assert!(rates["catalogue"] > rates["payment"], "{rates:?}");
     assert!(rates["payment"] > 0.0, "{rates:?}");
-    assert!(!rates.contains_key("catalogue-db"), "databases speak TCP, not HTTP: {rates:?}");
+    assert!(
+        !rates.contains_key("catalogue-db"),
+        "databases speak TCP, not HTTP: {rates:?}"
+    );
 }
