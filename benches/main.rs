@@ -11,7 +11,9 @@ use std::time::Duration;
 fn simulate_experiment(c: &mut Criterion) {
     let scenario = scenario::resolve("04").unwrap();
     let mut group = c.benchmark_group("sim");
-    group.sample_size(10).measurement_time(Duration::from_secs(20));
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(20));
     group.bench_function("30min_experiment_in_memory", |b| {
         b.iter(|| {
             let dataset = run(config_for(&scenario, 7)).unwrap();

@@ -1,5 +1,6 @@
 //! Command-line definitions (clap) and dispatch. Commands that report results take `--json`.
 
+mod bn;
 mod sim;
 
 use clap::{Parser, Subcommand};
@@ -18,6 +19,9 @@ enum Command {
     /// Simulate the sock-shop shop and its chaos experiments.
     #[command(subcommand)]
     Sim(sim::SimCommand),
+    /// Bayesian networks: posterior marginals of a BIF network given evidence.
+    #[command(subcommand)]
+    Bn(bn::BnCommand),
 }
 
 /// Runs the command; no command runs the built-in simulation live.
@@ -27,6 +31,7 @@ enum Command {
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Some(Command::Sim(command)) => sim::run(command),
+        Some(Command::Bn(command)) => bn::run(command),
         None => sim::run_default(),
     }
 }

@@ -8,6 +8,7 @@
 //! - [`sim`]: the sock-shop simulator (pure, seeded) and its HTTP server adapter.
 //! - [`input_dir`]: the offline telemetry directory (adapter: reads and writes files).
 
+pub mod bayes;
 pub mod input_dir;
 pub mod model;
 pub mod scenario;

@@ -1,8 +1,10 @@
 //! The single integration-test binary; one module per concern.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod cli; // exit codes, JSON output and error messages of the binary
 mod prometheus; // a real Prometheus server scrapes `baynet sim serve` and sees sock-shop
 mod scenarios; // every file in scenarios/ parses and carries the fields Baynet relies on
 mod sim_run; // `baynet sim run` for all 12 scenarios reads back with the right labels
 mod sim_serve; // `baynet sim serve` answers the Loki and Tempo APIs
 mod support; // child processes, free ports, bounded polling
+mod tidy; // the pure core does no I/O and reads no clock
