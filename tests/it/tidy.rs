@@ -2,12 +2,13 @@
 //! or the clock.
 use std::path::Path;
 
-const PURE: [&str; 6] = [
+/// Pure modules, each as `src/x.rs` plus `src/x/`. (`scenario::load` is the one sanctioned file
+/// read, so `scenario.rs` is not listed.)
+const PURE: [&str; 5] = [
     "src/model",
     "src/bayes",
     "src/wire",
-    "src/sim/engine.rs",
-    "src/scenario.rs",
+    "src/sim",
     "src/detect",
 ];
 const FORBIDDEN: [&str; 9] = [
@@ -27,7 +28,7 @@ fn rust_files(path: &Path, out: &mut Vec<std::path::PathBuf>) {
         for entry in std::fs::read_dir(path).unwrap() {
             rust_files(&entry.unwrap().path(), out);
         }
-    } else if path.extension().is_some_and(|e| e == "rs") {
+    } else if path.is_file() && path.extension().is_some_and(|e| e == "rs") {
         out.push(path.to_owned());
     }
 }
@@ -41,8 +42,8 @@ fn the_pure_core_does_no_io_and_reads_no_clock() {
         rust_files(&path, &mut files);
         rust_files(&path.with_extension("rs"), &mut files);
     }
-    // sim/ is pure except nothing: all of it is checked, the HTTP adapter lives in sim_server.
-    rust_files(&root.join("src/sim"), &mut files);
+    files.sort();
+    files.dedup();
     assert!(files.len() > 20, "found {} files", files.len());
     let mut offences = Vec::new();
     for file in &files {
