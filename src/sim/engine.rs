@@ -1004,6 +1004,18 @@ impl Simulation {
                             self.rng.random_range(1.0..3.0),
                         ),
                     };
+                    if failure == CallFailure::Reset {
+                        // The request reached the pod, whose connection was closed without a
+                        // response: the server-side proxy reports response_code 0.
+                        let key = HttpKey {
+                            reporter: Reporter::Destination,
+                            source: caller,
+                            destination: callee,
+                            code: 0,
+                            flags: "DC",
+                        };
+                        self.metrics.record_http(key, wait_ms);
+                    }
                     (
                         status,
                         flags,
