@@ -11,6 +11,7 @@
 pub mod bayes;
 pub mod input_dir;
 pub mod model;
+pub mod rca;
 pub mod scenario;
 pub mod sim;
 pub mod sim_server;

@@ -213,15 +213,24 @@ mod tests {
 
     #[test]
     fn http_abort_is_reported_as_no_response_by_the_server_side() {
-        let dataset = run(short_config(Some(spec(FaultClass::HttpAbort, "payment")), 9)).expect("runs");
+        let dataset = run(short_config(
+            Some(spec(FaultClass::HttpAbort, "payment")),
+            9,
+        ))
+        .expect("runs");
         let no_response = dataset.series.iter().find(|s| {
             s.name() == "istio_requests_total"
                 && s.label("reporter") == Some("destination")
                 && s.label("destination_workload") == Some("payment")
                 && s.label("response_code") == Some("0")
         });
-        let last = no_response.and_then(|s| s.samples.last()).map_or(0.0, |p| p.value);
-        assert!(last > 0.0, "response_code=\"0\" series present and counting");
+        let last = no_response
+            .and_then(|s| s.samples.last())
+            .map_or(0.0, |p| p.value);
+        assert!(
+            last > 0.0,
+            "response_code=\"0\" series present and counting"
+        );
         let truth = dataset.ground_truth.clone().expect("labelled");
         let fault = TimeRange::new(truth.fault_start, truth.fault_end).expect("ordered");
         assert!(errors_into(&dataset, "payment", "source", fault) > 0.0);
