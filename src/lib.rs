@@ -9,6 +9,7 @@
 //! - [`input_dir`]: the offline telemetry directory (adapter: reads and writes files).
 
 pub mod bayes;
+pub mod experiment;
 pub mod input_dir;
 pub mod model;
 pub mod rca;
