@@ -14,6 +14,7 @@ pub mod input_dir;
 pub mod model;
 pub mod rca;
 pub mod scenario;
+pub mod serve;
 pub mod sim;
 pub mod sim_server;
 pub mod wire;

@@ -28,8 +28,11 @@ pub struct RcaConfig {
     pub leak: f64,
     /// Parents per noisy-OR node before it is split into a chain (keeps CPTs small).
     pub max_parents: usize,
-    /// Likelihood floor for soft evidence, so no detector score is taken as certain.
+    /// Scores are clamped to [floor, 1 - floor], so no detector score is taken as certain.
     pub evidence_floor: f64,
+    /// Share of windows a detector flags in normal operation: a score `s` becomes the
+    /// likelihood ratio odds(s) / odds(base rate).
+    pub detector_base_rate: f64,
 }
 
 impl Default for RcaConfig {
@@ -42,9 +45,10 @@ impl Default for RcaConfig {
             own_starve_strength: 0.6,
             default_link: 0.7,
             starve_link: 0.8,
-            leak: 0.03,
+            leak: 0.001,
             max_parents: 8,
-            evidence_floor: 0.03,
+            evidence_floor: 0.002,
+            detector_base_rate: 0.05,
         }
     }
 }
@@ -205,15 +209,19 @@ fn add_noisy_or(
     add_noisy_or(builder, child, &joined, leak, max_parents);
 }
 
-/// Soft evidence for a binary `[no, yes]` node from an anomaly score.
-fn likelihood(score: f64, floor: f64) -> Vec<f64> {
+/// Soft evidence for a binary `[no, yes]` node from an anomaly score: the likelihood ratio is
+/// the score's odds over the detector's base-rate odds (a calibrated score `s` is the detector's
+/// posterior under its own prior; dividing that prior out leaves the evidence).
+fn likelihood(score: f64, config: &RcaConfig) -> Vec<f64> {
+    let floor = config.evidence_floor.clamp(1e-6, 0.49);
     let score = if score.is_finite() {
-        score.clamp(0.0, 1.0)
+        score.clamp(floor, 1.0 - floor)
     } else {
-        0.0
+        config.detector_base_rate
     };
-    let span = 1.0 - 2.0 * floor;
-    vec![floor + span * (1.0 - score), floor + span * score]
+    let base = config.detector_base_rate.clamp(floor, 1.0 - floor);
+    let ratio = (score / (1.0 - score)) / (base / (1.0 - base));
+    vec![1.0 / (1.0 + ratio), ratio / (1.0 + ratio)]
 }
 
 /// Edges of the call graph whose removal leaves it acyclic (DFS back edges), as (caller, callee).
@@ -346,10 +354,10 @@ pub fn rank(
             continue;
         };
         if let (Some(score), Some(id)) = (facts.degraded, network.id(&degraded_var(service))) {
-            findings.push(id, Finding::Soft(likelihood(score, config.evidence_floor)));
+            findings.push(id, Finding::Soft(likelihood(score, config)));
         }
         if let (Some(score), Some(id)) = (facts.starved, network.id(&starved_var(service))) {
-            findings.push(id, Finding::Soft(likelihood(score, config.evidence_floor)));
+            findings.push(id, Finding::Soft(likelihood(score, config)));
         }
     }
     let posteriors = infer(&network, &findings, &InferOptions::default())?;
