@@ -4,6 +4,7 @@
 mod cli; // exit codes, JSON output and error messages of the binary
 mod prometheus; // a real Prometheus server scrapes `baynet sim serve` and sees sock-shop
 mod scenarios; // every file in scenarios/ parses and carries the fields Baynet relies on
+mod serve; // `baynet serve`: Node Graph API, /metrics, events, auth, SQS against moto
 mod sim_run; // `baynet sim run` for all 12 scenarios reads back with the right labels
 mod sim_serve; // `baynet sim serve` answers the Loki and Tempo APIs
 mod support; // child processes, free ports, bounded polling
