@@ -16,16 +16,38 @@ use std::time::{Duration, Instant};
 struct RotatingFeed(u64);
 
 impl AnalysisFeed for RotatingFeed {
-    fn analyze(&mut self, now: Timestamp, external: &BTreeMap<String, (f64, Vec<EvidenceItem>)>) -> Result<Snapshot, String> {
+    fn analyze(
+        &mut self,
+        now: Timestamp,
+        external: &BTreeMap<String, (f64, Vec<EvidenceItem>)>,
+    ) -> Result<Snapshot, String> {
         self.0 += 1;
         let graph = baynet::sim::topology::service_graph();
         let names: Vec<String> = graph.services().map(|s| s.name.clone()).collect();
         let failing = &names[(self.0 as usize) % names.len()];
-        let mut evidence: BTreeMap<String, ServiceEvidence> = names.iter().map(|n| (n.clone(), ServiceEvidence { degraded: Some(if n == failing { 0.95 } else { 0.03 }), starved: Some(0.02), ..Default::default() })).collect();
+        let mut evidence: BTreeMap<String, ServiceEvidence> = names
+            .iter()
+            .map(|n| {
+                (
+                    n.clone(),
+                    ServiceEvidence {
+                        degraded: Some(if n == failing { 0.95 } else { 0.03 }),
+                        starved: Some(0.02),
+                        ..Default::default()
+                    },
+                )
+            })
+            .collect();
         for (service, (score, _)) in external {
             evidence.entry(service.clone()).or_default().degraded = Some(*score);
         }
-        let ranking = rank(&graph, &evidence, &LinkStrengths::new(), &RcaConfig::default()).map_err(|e| e.to_string())?;
+        let ranking = rank(
+            &graph,
+            &evidence,
+            &LinkStrengths::new(),
+            &RcaConfig::default(),
+        )
+        .map_err(|e| e.to_string())?;
         let mut snapshot = Snapshot::empty("sock-shop", now);
         snapshot.graph = graph;
         snapshot.ranking = ranking;
@@ -39,18 +61,38 @@ fn percentile(sorted: &[Duration], q: f64) -> Duration {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let seconds: u64 = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(10).min(120);
-    let rate: u64 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(1000).min(20_000);
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let seconds: u64 = args
+        .get(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10)
+        .min(120);
+    let rate: u64 = args
+        .get(2)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1000)
+        .min(20_000);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let address = listener.local_addr().unwrap();
     drop(listener);
-    let config = ServerConfig { listen: address, token: None, update_every: Duration::from_millis(100), event_ttl: Duration::from_secs(600) };
+    let config = ServerConfig {
+        listen: address,
+        token: None,
+        update_every: Duration::from_millis(100),
+        event_ttl: Duration::from_secs(600),
+    };
     let shared = Shared::new(Snapshot::empty("sock-shop", Timestamp(0)), config.event_ttl);
     runtime.spawn(run(config, shared, RotatingFeed(0), std::future::pending()));
     std::thread::sleep(Duration::from_millis(500));
     baynet::serve::sqs::ensure_crypto_provider();
-    let client = reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap();
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(64)
+        .build()
+        .unwrap();
     let base = format!("http://{address}");
     let started = Instant::now();
     let results = runtime.block_on(async move {

@@ -1,6 +1,8 @@
 //! Command-line definitions (clap) and dispatch. Commands that report results take `--json`.
 
 mod bn;
+mod detect;
+mod eval;
 mod sim;
 
 use clap::{Parser, Subcommand};
@@ -22,6 +24,11 @@ enum Command {
     /// Bayesian networks: posterior marginals of a BIF network given evidence.
     #[command(subcommand)]
     Bn(bn::BnCommand),
+    /// Detect anomalies in an offline input directory (traces and metrics).
+    Detect(detect::DetectArgs),
+    /// Evaluate against the simulator's ground truth.
+    #[command(subcommand)]
+    Eval(eval::EvalCommand),
 }
 
 /// Runs the command; no command runs the built-in simulation live.
@@ -32,6 +39,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Some(Command::Sim(command)) => sim::run(command),
         Some(Command::Bn(command)) => bn::run(command),
+        Some(Command::Detect(args)) => detect::run(args),
+        Some(Command::Eval(command)) => eval::run(command),
         None => sim::run_default(),
     }
 }

@@ -7,8 +7,12 @@
 //! - [`scenario`]: Chaos Mesh experiment manifests with Baynet's metadata.
 //! - [`sim`]: the sock-shop simulator (pure, seeded) and its HTTP server adapter.
 //! - [`input_dir`]: the offline telemetry directory (adapter: reads and writes files).
+//! - [`eval`]: evaluation against the simulator's ground truth (the only reader of labels).
+//! - [`detect`]: pure anomaly detectors (traces, metrics; logs on their branch) and their events.
 
 pub mod bayes;
+pub mod detect;
+pub mod eval;
 pub mod experiment;
 pub mod input_dir;
 pub mod model;

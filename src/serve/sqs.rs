@@ -123,15 +123,13 @@ pub fn parse_credentials_file(text: &str, profile: &str) -> Option<Credentials> 
     for line in text.lines().map(str::trim) {
         if line.starts_with('[') {
             in_profile = line.trim_matches(['[', ']']).trim() == profile;
-        } else if in_profile {
-            if let Some((key, value)) = line.split_once('=') {
-                let value = value.trim().to_owned();
-                match key.trim() {
-                    "aws_access_key_id" => id = Some(value),
-                    "aws_secret_access_key" => secret = Some(value),
-                    "aws_session_token" => token = Some(value),
-                    _ => {}
-                }
+        } else if in_profile && let Some((key, value)) = line.split_once('=') {
+            let value = value.trim().to_owned();
+            match key.trim() {
+                "aws_access_key_id" => id = Some(value),
+                "aws_secret_access_key" => secret = Some(value),
+                "aws_session_token" => token = Some(value),
+                _ => {}
             }
         }
     }

@@ -1,0 +1,9 @@
+//! Evaluation of Baynet against the simulator's ground truth. Ground truth (`labels.json`,
+//! [`crate::model::GroundTruth`]) is read here and nowhere else.
+//!
+//! - [`detectors`]: window-level precision, recall, F1 and time to detect of the trace and
+//!   metric detector families and their combination.
+//!
+//! Invariant: pure apart from running the (pure, seeded) simulator; results are deterministic.
+
+pub mod detectors;
