@@ -10,6 +10,7 @@
 //! - [`eval`]: evaluation against the simulator's ground truth (the only reader of labels).
 //! - [`detect`]: pure anomaly detectors (traces, metrics; logs on their branch) and their events.
 
+pub mod analysis;
 pub mod bayes;
 pub mod detect;
 pub mod eval;
