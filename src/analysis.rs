@@ -251,12 +251,17 @@ pub fn evidence_from_report(
         }
         explained.insert((event.service.clone(), event.kind.as_str(), w), ());
         let description = describe(event);
+        let signal_of = |text: &str| text.split(':').next().unwrap_or_default().to_owned();
+        let signal = signal_of(&description);
         if let Some(item) = facts
             .items
             .iter_mut()
-            .find(|i| i.kind == event.kind.as_str() && i.description == description)
+            .find(|i| i.kind == event.kind.as_str() && signal_of(&i.description) == signal)
         {
-            item.score = item.score.max(score);
+            if score > item.score {
+                item.score = score;
+                item.description = description;
+            }
         } else {
             facts.items.push(EvidenceItem {
                 kind: event.kind.as_str().to_owned(),
@@ -321,6 +326,30 @@ pub fn evidence_from_report(
         facts.items.truncate(8);
     }
     evidence
+}
+
+/// Services reached only over raw TCP (databases, caches, brokers) have no latency or error
+/// signal of their own: Istio's TCP metrics show bytes and connections, not how slow or wrong
+/// the answers were. A quiet detector there proves nothing, so quiet "degraded" evidence is
+/// dropped (left unobserved) and only a detector that fired (restarts, connection failures,
+/// CPU, memory) counts. Their callers' symptoms can then be explained by them.
+pub fn blind_spots(
+    graph: &ServiceGraph,
+    evidence: &mut BTreeMap<String, ServiceEvidence>,
+    base_rate: f64,
+) {
+    for (service, facts) in evidence.iter_mut() {
+        let callers = graph.callers(service);
+        let tcp_only = !callers.is_empty()
+            && callers.iter().all(|caller| {
+                graph
+                    .edge(caller, service)
+                    .is_some_and(|e| e.protocol == crate::model::Protocol::Tcp)
+            });
+        if tcp_only && facts.degraded.is_some_and(|d| d < base_rate) {
+            facts.degraded = None;
+        }
+    }
 }
 
 /// Link strengths from the error and slowness propagation the trace family counted.
@@ -404,6 +433,8 @@ pub fn analyze(
     };
     let evidence = evidence_from_report(&report, &grid, focus.clone(), &settings);
     let graph = learn_service_graph(input.spans, input.series, input.graph);
+    let mut evidence = evidence;
+    blind_spots(&graph, &mut evidence, config.rca.detector_base_rate);
     let links = learn_links(&report, links);
     let ranking = rank(&graph, &evidence, &links, &config.rca)?;
     let focus_range = TimeRange {

@@ -1,5 +1,6 @@
 //! Command-line definitions (clap) and dispatch. Commands that report results take `--json`.
 
+mod analyze;
 mod bn;
 mod detect;
 mod eval;
@@ -24,6 +25,9 @@ enum Command {
     /// Bayesian networks: posterior marginals of a BIF network given evidence.
     #[command(subcommand)]
     Bn(bn::BnCommand),
+    /// Rank the root cause of an incident saved as an offline input directory: detectors, then
+    /// the Bayesian network over the service graph.
+    Analyze(analyze::AnalyzeArgs),
     /// Detect anomalies in an offline input directory (traces and metrics).
     Detect(detect::DetectArgs),
     /// Evaluate against the simulator's ground truth.
@@ -39,6 +43,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Some(Command::Sim(command)) => sim::run(command),
         Some(Command::Bn(command)) => bn::run(command),
+        Some(Command::Analyze(args)) => analyze::run(args),
         Some(Command::Detect(args)) => detect::run(args),
         Some(Command::Eval(command)) => eval::run(command),
         None => sim::run_default(),

@@ -1,6 +1,7 @@
 //! `baynet eval …`: evaluations against the simulator's ground truth.
 
 use baynet::eval::detectors::{EvalConfig, evaluate};
+use baynet::eval::rca::RcaEvalConfig;
 use clap::{Args, Subcommand};
 
 #[derive(Debug, Subcommand)]
@@ -8,6 +9,78 @@ pub enum EvalCommand {
     /// Window-level precision/recall/F1 and time to detect of the trace and metric detectors on
     /// the 12 built-in scenarios and randomised faults.
     Detectors(DetectorArgs),
+    /// Root-cause ranking of the whole pipeline (detectors → Bayesian network): top-1/top-3 on
+    /// the built-in scenarios and randomised faults, false alarms on fault-free runs.
+    Rca(RcaArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RcaArgs {
+    /// Number of random faults (seeds 2000, 2001, …).
+    #[arg(long, default_value_t = 100)]
+    random: u64,
+    /// Number of fault-free 30-minute runs (seeds 3000, 3001, …).
+    #[arg(long, default_value_t = 10)]
+    quiet: u64,
+    /// Only scenarios whose name contains this.
+    #[arg(long, default_value = "")]
+    scenario: String,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+fn run_rca(args: RcaArgs) -> anyhow::Result<()> {
+    let config = RcaEvalConfig {
+        random_seeds: (2000..2000 + args.random).collect(),
+        quiet_seeds: (3000..3000 + args.quiet).collect(),
+        scenario_filter: args.scenario,
+        ..RcaEvalConfig::default()
+    };
+    let report = baynet::eval::rca::evaluate(&config).map_err(anyhow::Error::msg)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(());
+    }
+    println!(
+        "{:<40} {:>4} {:>8} {:>8}  top three (P outage)",
+        "run", "pos", "P(out)", "detect"
+    );
+    for run in &report.runs {
+        let top: Vec<String> = run
+            .top
+            .iter()
+            .map(|(service, p)| format!("{service} {:.0}%", p * 100.0))
+            .collect();
+        println!(
+            "{:<40} {:>4} {:>7.0}% {:>8}  {}",
+            if run.root_cause.is_empty() {
+                run.name.clone()
+            } else {
+                format!("{} ({} {})", run.name, run.fault_class, run.root_cause)
+            },
+            if run.root_cause.is_empty() {
+                "-".to_owned()
+            } else {
+                run.position.to_string()
+            },
+            run.p_outage * 100.0,
+            run.detection_offset_secs
+                .map_or_else(|| "-".to_owned(), |s| format!("{s:+.0}s")),
+            top.join(", ")
+        );
+    }
+    for (label, s) in [("scenarios", report.scenarios), ("random", report.random)] {
+        println!(
+            "{label:<9} runs {} top-1 {:.2} top-3 {:.2} incident found in {}",
+            s.runs, s.top1, s.top3, s.detected
+        );
+    }
+    println!(
+        "fault-free runs with a service above 15 %: {}/{}",
+        report.quiet_false_alarms, report.quiet_runs
+    );
+    Ok(())
 }
 
 #[derive(Debug, Args)]
@@ -24,7 +97,10 @@ pub struct DetectorArgs {
 }
 
 pub fn run(command: EvalCommand) -> anyhow::Result<()> {
-    let EvalCommand::Detectors(args) = command;
+    let args = match command {
+        EvalCommand::Detectors(args) => args,
+        EvalCommand::Rca(args) => return run_rca(args),
+    };
     let config = EvalConfig {
         random_seeds: (1000..1000 + args.random).collect(),
         scenario_filter: args.scenario,

@@ -1,6 +1,7 @@
 //! The single integration-test binary; one module per concern.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod analyze; // `baynet analyze` ranks the root cause of saved incidents
 mod cli; // exit codes, JSON output and error messages of the binary
 mod detect; // trace and metric detectors against the simulator's ground truth (subset)
 mod prometheus; // a real Prometheus server scrapes `baynet sim serve` and sees sock-shop
