@@ -12,6 +12,7 @@
 
 pub mod analysis;
 pub mod bayes;
+pub mod chat;
 pub mod detect;
 pub mod eval;
 pub mod experiment;
