@@ -485,6 +485,7 @@ pub fn analyze(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -2,6 +2,7 @@
 
 mod analyze;
 mod bn;
+mod chat;
 mod detect;
 mod eval;
 mod sim;
@@ -28,6 +29,9 @@ enum Command {
     /// Rank the root cause of an incident saved as an offline input directory: detectors, then
     /// the Bayesian network over the service graph.
     Analyze(analyze::AnalyzeArgs),
+    /// Guided root-cause chat about a saved incident (an LLM when configured, else the offline
+    /// analyst).
+    Chat(chat::ChatArgs),
     /// Detect anomalies in an offline input directory (traces and metrics).
     Detect(detect::DetectArgs),
     /// Evaluate against the simulator's ground truth.
@@ -44,6 +48,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Sim(command)) => sim::run(command),
         Some(Command::Bn(command)) => bn::run(command),
         Some(Command::Analyze(args)) => analyze::run(args),
+        Some(Command::Chat(args)) => chat::run(args),
         Some(Command::Detect(args)) => detect::run(args),
         Some(Command::Eval(command)) => eval::run(command),
         None => sim::run_default(),

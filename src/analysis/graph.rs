@@ -204,6 +204,7 @@ pub fn learn_service_graph(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::model::{Labels, Sample, Timestamp};

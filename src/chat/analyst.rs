@@ -2,8 +2,8 @@
 //! the situation (ranking, evidence, retrieved incidents) and citing it. Used when no LLM is
 //! configured, and as the fallback when the LLM fails.
 
-use super::{clean, short};
 use super::situation::{Situation, Suspect};
+use super::{clean, short};
 use crate::rca::Band;
 use serde::Serialize;
 
@@ -40,15 +40,34 @@ pub struct Answer {
 pub fn classify(question: &str) -> Intent {
     let q = question.to_lowercase();
     let has = |words: &[&str]| words.iter().any(|w| q.contains(w));
-    if has(&["past", "similar", "before", "history", "previous", "fixed", "incident"]) {
+    if has(&[
+        "past", "similar", "before", "history", "previous", "fixed", "incident",
+    ]) {
         Intent::Similar
-    } else if has(&["blast", "radius", "impact", "affected", "who else", "downstream", "upstream"]) {
+    } else if has(&[
+        "blast",
+        "radius",
+        "impact",
+        "affected",
+        "who else",
+        "downstream",
+        "upstream",
+    ]) {
         Intent::BlastRadius
     } else if has(&["change", "deploy", "release", "rollout", "restart"]) {
         Intent::Changed
-    } else if has(&["why", "evidence", "suspect", "reason", "explain", "how do you know"]) {
+    } else if has(&[
+        "why",
+        "evidence",
+        "suspect",
+        "reason",
+        "explain",
+        "how do you know",
+    ]) {
         Intent::Why
-    } else if has(&["next", "check", "do now", "should i", "mitigat", "fix", "runbook", "playbook"]) {
+    } else if has(&[
+        "next", "check", "do now", "should i", "mitigat", "fix", "runbook", "playbook",
+    ]) {
         Intent::NextSteps
     } else {
         Intent::Failing
@@ -151,7 +170,14 @@ fn failing(w: &mut Writer, s: &Situation) {
     if !others.is_empty() {
         let names: Vec<String> = others
             .iter()
-            .map(|o| format!("{} {} {}", o.service, percent(o.p_outage), w.cite(&o.service)))
+            .map(|o| {
+                format!(
+                    "{} {} {}",
+                    o.service,
+                    percent(o.p_outage),
+                    w.cite(&o.service)
+                )
+            })
             .collect();
         w.line(&format!("Also above green: {}.", names.join(", ")));
     }
@@ -185,7 +211,11 @@ fn changed(w: &mut Writer, s: &Situation) {
     for suspect in &s.suspects {
         for change in &suspect.changes {
             let source = w.cite(&suspect.service);
-            w.line(&format!("- {} {} {source}", suspect.service, short(change, 80)));
+            w.line(&format!(
+                "- {} {} {source}",
+                suspect.service,
+                short(change, 80)
+            ));
             any = true;
         }
     }
@@ -280,7 +310,9 @@ fn next_steps(w: &mut Writer, s: &Situation) {
         .map(|(kind, d, _)| format!("{kind} {d} "))
         .collect::<String>()
         .to_lowercase();
-    w.line(&format!("Checks for {service} {source}, most telling first:"));
+    w.line(&format!(
+        "Checks for {service} {source}, most telling first:"
+    ));
     if text.contains("restart") || text.contains("requests") || text.contains("traffic") {
         w.line(&format!(
             "- kubectl -n sock-shop get pods -l name={service}; kubectl describe pod … (crash loops, OOMKilled, evictions)"
@@ -376,6 +408,7 @@ pub fn opening_suggestions(situation: &Situation) -> Vec<String> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::chat::situation::SimilarIncident;
@@ -392,7 +425,11 @@ mod tests {
                 "metric latency_p99_ms: latency_p99_ms 480.000 vs baseline 90.000".to_owned(),
                 0.97,
             )],
-            explains: vec![vec!["front-end".into(), "orders".into(), service.to_owned()]],
+            explains: vec![vec![
+                "front-end".into(),
+                "orders".into(),
+                service.to_owned(),
+            ]],
             traces: vec!["4bf92f3577b34da6a3ce929d0e0e4736".into()],
             log_lines: vec![(
                 "Timeout after <*> ms".into(),
@@ -425,13 +462,21 @@ mod tests {
     #[test]
     fn what_is_failing_names_the_service_and_cites_evidence() {
         let a = answer("What is failing?", &situation(true));
-        assert!(a.text.starts_with("shipping is the most likely root cause [shipping]"), "{}", a.text);
+        assert!(
+            a.text
+                .starts_with("shipping is the most likely root cause [shipping]"),
+            "{}",
+            a.text
+        );
         assert!(a.text.contains("78 %"));
         assert!(a.citations.contains(&"shipping".to_owned()));
         assert!(a.citations.iter().any(|c| c.starts_with("trace 4bf92f")));
         assert!((2..=4).contains(&a.suggestions.len()));
         assert!(!a.suggestions.iter().any(|q| q == "What is failing?"));
-        assert!(!a.text.contains('\u{1b}'), "escape sequences never reach the answer");
+        assert!(
+            !a.text.contains('\u{1b}'),
+            "escape sequences never reach the answer"
+        );
     }
 
     #[test]

@@ -96,13 +96,17 @@ impl LlmConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum LlmError {
     /// 401.
-    #[error("the LLM server rejected the API key (401: {0}); check BAYNET_LLM_API_KEY or the key file")]
+    #[error(
+        "the LLM server rejected the API key (401: {0}); check BAYNET_LLM_API_KEY or the key file"
+    )]
     Unauthorized(String),
     /// 403.
     #[error("the API key may not use this model or endpoint (403: {0})")]
     Forbidden(String),
     /// 404.
-    #[error("model or endpoint not found (404: {0}); check the model name and the base URL (OpenAI-compatible servers usually end in /v1)")]
+    #[error(
+        "model or endpoint not found (404: {0}); check the model name and the base URL (OpenAI-compatible servers usually end in /v1)"
+    )]
     NotFound(String),
     /// 429.
     #[error("rate limited by the LLM server (429: {message}){}", retry_after.map_or_else(String::new, |s| format!("; retry after {s} s")))]
@@ -129,7 +133,9 @@ pub enum LlmError {
         message: String,
     },
     /// Nothing arrived in time.
-    #[error("no answer from the LLM server within {0:?}; is the model loaded? raise the timeout for slow local models")]
+    #[error(
+        "no answer from the LLM server within {0:?}; is the model loaded? raise the timeout for slow local models"
+    )]
     Timeout(Duration),
     /// The connection failed.
     #[error("cannot reach the LLM server at {url}: {reason}")]
@@ -366,7 +372,10 @@ impl LlmClient {
                         completion.text.push_str(&text);
                     }
                     StreamEvent::Finished(reason) => completion.finish_reason = Some(reason),
-                    StreamEvent::Usage { prompt, completion: c } => {
+                    StreamEvent::Usage {
+                        prompt,
+                        completion: c,
+                    } => {
                         completion.usage = Some((prompt, c));
                     }
                     StreamEvent::Done => *done = true,
@@ -410,6 +419,7 @@ impl LlmClient {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

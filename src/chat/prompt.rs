@@ -36,7 +36,9 @@ pub fn estimate_tokens(text: &str) -> usize {
 /// inside it.
 #[must_use]
 pub fn fence(label: &str, text: &str) -> String {
-    let body = strip_controls(text).replace("<<<", "‹‹‹").replace(">>>", "›››");
+    let body = strip_controls(text)
+        .replace("<<<", "‹‹‹")
+        .replace(">>>", "›››");
     let label = strip_controls(label)
         .replace(['<', '>', '\n'], " ")
         .trim()
@@ -105,7 +107,10 @@ impl PromptBuilder {
             format!(
                 "## Situation\nVerdict: {}\nIncident start: {}\nAnalysed range: {} .. {}",
                 fence_inline(&situation.verdict),
-                situation.incident_start.as_deref().unwrap_or("no sustained anomaly"),
+                situation
+                    .incident_start
+                    .as_deref()
+                    .unwrap_or("no sustained anomaly"),
                 situation.focus.0,
                 situation.focus.1
             ),
@@ -129,16 +134,26 @@ impl PromptBuilder {
         push(
             "ranking".into(),
             95,
-            format!("## Ranking (most likely root cause first)\n{}", ranking.join("\n")),
+            format!(
+                "## Ranking (most likely root cause first)\n{}",
+                ranking.join("\n")
+            ),
         );
-        for (rank, suspect) in situation.suspects.iter().take(self.max_suspects).enumerate() {
+        for (rank, suspect) in situation
+            .suspects
+            .iter()
+            .take(self.max_suspects)
+            .enumerate()
+        {
             let priority = 90u32.saturating_sub(u32::try_from(rank).unwrap_or(90) * 10);
             let mut data = String::new();
             for (kind, description, score) in &suspect.evidence {
                 data.push_str(&format!("{kind} (score {score:.2}): {description}\n"));
             }
             for (template, example) in &suspect.log_lines {
-                data.push_str(&format!("log template: {template}\nexample line: {example}\n"));
+                data.push_str(&format!(
+                    "log template: {template}\nexample line: {example}\n"
+                ));
             }
             for id in &suspect.traces {
                 data.push_str(&format!("anomalous trace: {id}\n"));
@@ -155,11 +170,19 @@ impl PromptBuilder {
                 format!(
                     "## Evidence for {}\n{}",
                     super::clean(&suspect.service),
-                    fence(&format!("evidence service={}", suspect.service), data.trim_end())
+                    fence(
+                        &format!("evidence service={}", suspect.service),
+                        data.trim_end()
+                    )
                 ),
             );
         }
-        for (rank, incident) in situation.similar.iter().take(self.max_incidents).enumerate() {
+        for (rank, incident) in situation
+            .similar
+            .iter()
+            .take(self.max_incidents)
+            .enumerate()
+        {
             let priority = 45u32.saturating_sub(u32::try_from(rank).unwrap_or(45) * 5);
             push(
                 format!("incident:{}", incident.id),
@@ -196,7 +219,11 @@ impl PromptBuilder {
         let mut used = estimate_tokens(INSTRUCTIONS) + estimate_tokens(&question_text) + 8;
         let mut blocks = self.blocks(situation);
         // Mandatory blocks first, then by priority.
-        blocks.sort_by(|a, b| b.1.priority.cmp(&a.1.priority).then(a.1.order.cmp(&b.1.order)));
+        blocks.sort_by(|a, b| {
+            b.1.priority
+                .cmp(&a.1.priority)
+                .then(a.1.order.cmp(&b.1.order))
+        });
         let mut kept: Vec<Block> = Vec::new();
         let mut dropped = Vec::new();
         for (label, block) in blocks {
@@ -235,7 +262,10 @@ impl PromptBuilder {
         )];
         messages.extend(turns);
         messages.push(Message::new(Role::User, question_text));
-        let tokens = messages.iter().map(|m| estimate_tokens(&m.content) + 4).sum();
+        let tokens = messages
+            .iter()
+            .map(|m| estimate_tokens(&m.content) + 4)
+            .sum();
         dropped.dedup();
         BuiltPrompt {
             messages,
@@ -246,7 +276,9 @@ impl PromptBuilder {
 }
 
 fn fence_inline(text: &str) -> String {
-    super::clean(text).replace("<<<", "‹‹‹").replace(">>>", "›››")
+    super::clean(text)
+        .replace("<<<", "‹‹‹")
+        .replace(">>>", "›››")
 }
 
 /// The whole prompt as one text (for `--show-prompt`).
@@ -261,6 +293,7 @@ pub fn render(prompt: &BuiltPrompt) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::chat::situation::{SimilarIncident, Suspect};
@@ -312,8 +345,12 @@ mod tests {
         let injected = system
             .find("ignore previous instructions")
             .expect("the log line is included");
-        let open = system[..injected].rfind(FENCE_OPEN).expect("a fence opens before it");
-        let close_after = system[injected..].find(FENCE_CLOSE).expect("and closes after it");
+        let open = system[..injected]
+            .rfind(FENCE_OPEN)
+            .expect("a fence opens before it");
+        let close_after = system[injected..]
+            .find(FENCE_CLOSE)
+            .expect("and closes after it");
         // No fence boundary between the opening and the injected text.
         assert!(!system[open + FENCE_OPEN.len()..injected].contains(FENCE_CLOSE));
         // The fake closing marker inside the line was defused.
@@ -334,7 +371,10 @@ mod tests {
         let prompt = tight.build(&situation(3), &[], "q");
         assert!(prompt.tokens <= 900, "{} tokens", prompt.tokens);
         let system = &prompt.messages[0].content;
-        assert!(system.contains("Evidence for svc-0"), "the leading suspect stays");
+        assert!(
+            system.contains("Evidence for svc-0"),
+            "the leading suspect stays"
+        );
         assert!(system.contains("## Ranking"));
         assert!(prompt.dropped.contains(&"evidence:svc-5".to_owned()));
         // Evidence of a lower-ranked service goes before that of a higher-ranked one.
@@ -353,7 +393,11 @@ mod tests {
         let history: Vec<Message> = (0..40)
             .map(|i| {
                 Message::new(
-                    if i % 2 == 0 { Role::User } else { Role::Assistant },
+                    if i % 2 == 0 {
+                        Role::User
+                    } else {
+                        Role::Assistant
+                    },
                     format!("turn {i} {}", "z".repeat(800)),
                 )
             })

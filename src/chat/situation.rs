@@ -83,7 +83,8 @@ impl Situation {
                     .iter()
                     .filter(|e| e.service == ranked.service)
                     .filter(|e| {
-                        e.window_start >= analysis.focus.start && e.window_start < analysis.focus.end
+                        e.window_start >= analysis.focus.start
+                            && e.window_start < analysis.focus.end
                     });
                 let mut traces: Vec<String> = Vec::new();
                 let mut log_lines: Vec<(String, String)> = Vec::new();
@@ -94,7 +95,8 @@ impl Situation {
                         }
                     }
                     for line in &event.evidence.log_lines {
-                        if log_lines.len() < 5 && !log_lines.iter().any(|(t, _)| t == &line.template)
+                        if log_lines.len() < 5
+                            && !log_lines.iter().any(|(t, _)| t == &line.template)
                         {
                             log_lines.push((line.template.clone(), line.example.clone()));
                         }

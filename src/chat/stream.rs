@@ -57,9 +57,10 @@ pub fn error_message(error: &Value) -> String {
         Value::Object(map) => match map.get("message") {
             Some(Value::String(text)) => text.clone(),
             Some(other) => other.to_string(),
-            None => map
-                .get("detail")
-                .map_or_else(|| error.to_string(), |d| d.as_str().map_or_else(|| d.to_string(), str::to_owned)),
+            None => map.get("detail").map_or_else(
+                || error.to_string(),
+                |d| d.as_str().map_or_else(|| d.to_string(), str::to_owned),
+            ),
         },
         other => other.to_string(),
     }
@@ -239,7 +240,10 @@ impl SseDecoder {
         }
         if let Some(usage) = object.get("usage").filter(|u| u.is_object()) {
             out.push(StreamEvent::Usage {
-                prompt: usage.get("prompt_tokens").and_then(Value::as_u64).unwrap_or(0),
+                prompt: usage
+                    .get("prompt_tokens")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(0),
                 completion: usage
                     .get("completion_tokens")
                     .and_then(Value::as_u64)
@@ -332,6 +336,7 @@ impl NdjsonDecoder {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -375,7 +380,11 @@ mod tests {
             let mut decoder = SseDecoder::new();
             let mut events = decoder.push(&body[..split]).unwrap();
             events.extend(decoder.push(&body[split..]).unwrap());
-            assert_eq!(events, vec![StreamEvent::Text("a".into())], "split at {split}");
+            assert_eq!(
+                events,
+                vec![StreamEvent::Text("a".into())],
+                "split at {split}"
+            );
         }
     }
 
@@ -405,7 +414,9 @@ mod tests {
     #[test]
     fn sse_malformed_chunks_are_errors_not_panics() {
         let mut decoder = SseDecoder::new();
-        let error = decoder.push(b"data: {\"choices\": [\n\n").expect_err("bad json");
+        let error = decoder
+            .push(b"data: {\"choices\": [\n\n")
+            .expect_err("bad json");
         assert!(matches!(error, StreamError::Malformed { .. }));
         let mut decoder = SseDecoder::new();
         assert!(decoder.push(b"data: {\"choices\": 3}\n\n").is_err());

@@ -1,0 +1,215 @@
+//! `baynet chat`: the guided root-cause chat over a saved incident, answered by an LLM when one
+//! is configured and by the offline analyst otherwise.
+
+use anyhow::Context;
+use baynet::analysis::{AnalysisConfig, AnalysisInput, analyze, data_range};
+use baynet::chat::analyst;
+use baynet::chat::client::{LlmClient, LlmConfig, Provider, Secret, cancellation};
+use baynet::chat::prompt::{PromptBuilder, render};
+use baynet::chat::situation::Situation;
+use baynet::chat::{Message, Role, clean};
+use baynet::rca::LinkStrengths;
+use clap::Args;
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+
+#[derive(Debug, Args)]
+pub struct ChatArgs {
+    /// Offline input directory of the incident (as written by `baynet sim run` or saved from a
+    /// cluster).
+    #[arg(long)]
+    input: PathBuf,
+    /// The question; without one, an interactive conversation starts (type a number to pick a
+    /// suggested question, an empty line or Ctrl-D to leave).
+    question: Option<String>,
+    /// LLM protocol: `openai` (any OpenAI-compatible server) or `ollama` (native API). Without
+    /// `--llm-url` the offline analyst answers.
+    #[arg(long, env = "BAYNET_LLM_PROVIDER", default_value = "openai")]
+    llm_provider: String,
+    /// LLM base URL, e.g. `http://localhost:11434/v1` or `https://api.openai.com/v1`.
+    #[arg(long, env = "BAYNET_LLM_URL")]
+    llm_url: Option<String>,
+    /// Model name.
+    #[arg(long, env = "BAYNET_LLM_MODEL", default_value = "llama3.2")]
+    llm_model: String,
+    /// File holding the API key (otherwise BAYNET_LLM_API_KEY). Never printed.
+    #[arg(long)]
+    llm_api_key_file: Option<PathBuf>,
+    /// Seconds to wait for the first byte and between streamed chunks.
+    #[arg(long, default_value_t = 60)]
+    llm_timeout: u64,
+    /// Print the exact prompt that is (or would be) sent to the LLM.
+    #[arg(long)]
+    show_prompt: bool,
+    /// Print the answer as JSON (text, citations, suggestions).
+    #[arg(long)]
+    json: bool,
+}
+
+fn situation(args: &ChatArgs) -> anyhow::Result<Situation> {
+    let dataset = baynet::input_dir::read_dir(&args.input)
+        .with_context(|| format!("reading {}", args.input.display()))?;
+    let data = data_range(&dataset.spans, &dataset.series)
+        .with_context(|| format!("{} holds no traces and no metrics", args.input.display()))?;
+    let analysis = analyze(
+        &AnalysisInput {
+            spans: &dataset.spans,
+            series: &dataset.series,
+            graph: dataset.graph.as_ref(),
+            logs: None,
+            baseline: None,
+            window: None,
+            data: Some(data),
+        },
+        &AnalysisConfig::default(),
+        LinkStrengths::new(),
+    )?;
+    Ok(Situation::from_analysis(&analysis, Vec::new()))
+}
+
+fn llm(args: &ChatArgs) -> anyhow::Result<Option<LlmClient>> {
+    let Some(url) = &args.llm_url else {
+        return Ok(None);
+    };
+    let provider: Provider = args.llm_provider.parse().map_err(anyhow::Error::msg)?;
+    let mut config = LlmConfig::new(provider, url, &args.llm_model);
+    config.idle_timeout = std::time::Duration::from_secs(args.llm_timeout.max(1));
+    let key = match &args.llm_api_key_file {
+        Some(path) => Some(
+            std::fs::read_to_string(path)
+                .with_context(|| format!("reading the API key file {}", path.display()))?
+                .trim()
+                .to_owned(),
+        ),
+        None => std::env::var("BAYNET_LLM_API_KEY").ok(),
+    };
+    config.api_key = key.filter(|k| !k.is_empty()).map(Secret::new);
+    Ok(Some(LlmClient::new(config)?))
+}
+
+struct Turn {
+    text: String,
+    suggestions: Vec<String>,
+}
+
+fn ask(
+    runtime: &tokio::runtime::Runtime,
+    client: Option<&LlmClient>,
+    situation: &Situation,
+    history: &[Message],
+    question: &str,
+    args: &ChatArgs,
+) -> anyhow::Result<Turn> {
+    let offline = analyst::answer(question, situation);
+    let prompt = PromptBuilder::default().build(situation, history, question);
+    if args.show_prompt {
+        println!(
+            "{}\n=== end of prompt ({} tokens estimated) ===",
+            render(&prompt),
+            prompt.tokens
+        );
+    }
+    let Some(client) = client else {
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&offline)?);
+        } else {
+            println!("{}", offline.text);
+        }
+        return Ok(Turn {
+            text: offline.text,
+            suggestions: offline.suggestions,
+        });
+    };
+    let (canceller, token) = cancellation();
+    let mut out = std::io::stdout();
+    let mut print = |piece: &str| {
+        let _ = write!(out, "{}", baynet::chat::strip_controls(piece));
+        let _ = out.flush();
+    };
+    let result = runtime.block_on(async {
+        let chat = client.chat(&prompt.messages, &mut print, token);
+        tokio::select! {
+            result = chat => result,
+            _ = tokio::signal::ctrl_c() => {
+                canceller.cancel();
+                Err(baynet::chat::client::LlmError::Cancelled { partial: String::new() })
+            }
+        }
+    });
+    println!();
+    match result {
+        Ok(completion) => Ok(Turn {
+            text: completion.text,
+            suggestions: offline.suggestions,
+        }),
+        Err(error) => {
+            eprintln!("LLM failed: {error}\nThe offline analyst answers instead:");
+            println!("{}", offline.text);
+            Ok(Turn {
+                text: offline.text,
+                suggestions: offline.suggestions,
+            })
+        }
+    }
+}
+
+pub fn run(args: ChatArgs) -> anyhow::Result<()> {
+    let situation = situation(&args)?;
+    let client = llm(&args)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    if let Some(question) = &args.question {
+        let turn = ask(&runtime, client.as_ref(), &situation, &[], question, &args)?;
+        if !args.json {
+            print_suggestions(&turn.suggestions);
+        }
+        return Ok(());
+    }
+    println!("{}", clean(&situation.verdict));
+    let mut suggestions = analyst::opening_suggestions(&situation);
+    print_suggestions(&suggestions);
+    let mut history: Vec<Message> = Vec::new();
+    let stdin = std::io::stdin();
+    loop {
+        print!("> ");
+        std::io::stdout().flush().ok();
+        let mut line = String::new();
+        if stdin.lock().read_line(&mut line)? == 0 {
+            break;
+        }
+        let line = line.trim();
+        if line.is_empty() {
+            break;
+        }
+        let question = line
+            .parse::<usize>()
+            .ok()
+            .and_then(|n| suggestions.get(n.wrapping_sub(1)).cloned())
+            .unwrap_or_else(|| line.to_owned());
+        let turn = ask(
+            &runtime,
+            client.as_ref(),
+            &situation,
+            &history,
+            &question,
+            &args,
+        )?;
+        history.push(Message::new(Role::User, question));
+        history.push(Message::new(Role::Assistant, turn.text));
+        suggestions = turn.suggestions;
+        print_suggestions(&suggestions);
+    }
+    Ok(())
+}
+
+fn print_suggestions(suggestions: &[String]) {
+    if suggestions.is_empty() {
+        return;
+    }
+    println!();
+    for (i, question) in suggestions.iter().enumerate() {
+        println!("  {}. {question}", i + 1);
+    }
+}
