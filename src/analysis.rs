@@ -386,6 +386,20 @@ pub fn analyze(
     config: &AnalysisConfig,
     links: LinkStrengths,
 ) -> Result<Analysis, AnalysisError> {
+    analyze_with(input, config, links, |_| {})
+}
+
+/// [`analyze`], letting the caller add evidence before ranking (external anomaly events from
+/// `baynet serve`'s intake, say).
+///
+/// # Errors
+/// As [`analyze`].
+pub fn analyze_with(
+    input: &AnalysisInput<'_>,
+    config: &AnalysisConfig,
+    links: LinkStrengths,
+    extra: impl FnOnce(&mut BTreeMap<String, ServiceEvidence>),
+) -> Result<Analysis, AnalysisError> {
     let data = input
         .data
         .or_else(|| data_range(input.spans, input.series))
@@ -435,6 +449,7 @@ pub fn analyze(
     let graph = learn_service_graph(input.spans, input.series, input.graph);
     let mut evidence = evidence;
     blind_spots(&graph, &mut evidence, config.rca.detector_base_rate);
+    extra(&mut evidence);
     let links = learn_links(&report, links);
     let ranking = rank(&graph, &evidence, &links, &config.rca)?;
     let focus_range = TimeRange {
