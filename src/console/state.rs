@@ -202,7 +202,13 @@ impl App {
                 if self.paused {
                     return;
                 }
+                let had_ranking = self.snapshot.as_ref().is_some_and(|s| s.problem.is_none());
+                let has_ranking = snapshot.problem.is_none();
                 self.snapshot = Some(*snapshot);
+                // The first ranking selects its top service; later ones keep the selection.
+                if has_ranking && !had_ranking {
+                    self.selected = None;
+                }
                 let still_there = self.selected.as_ref().is_some_and(|name| {
                     self.snapshot
                         .as_ref()

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod cli; // exit codes, JSON output and error messages of the binary
+mod console; // the real console in tmux: a red service, the graph, a clean exit
 mod detect; // trace and metric detectors against the simulator's ground truth (subset)
 mod prometheus; // a real Prometheus server scrapes `baynet sim serve` and sees sock-shop
 mod scenarios; // every file in scenarios/ parses and carries the fields Baynet relies on

@@ -237,7 +237,7 @@ pub fn traces(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
 }
 
 fn waterfall(frame: &mut Frame<'_>, area: Rect, trace: &TraceSummary, theme: &Theme) {
-    let label_width = usize::from(area.width.saturating_sub(2)).min(44).max(10) / 1;
+    let label_width = (usize::from(area.width.saturating_sub(2)) * 2 / 5).clamp(10, 44);
     let bar_width = usize::from(area.width.saturating_sub(2))
         .saturating_sub(label_width + 12)
         .max(1);
