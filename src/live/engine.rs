@@ -422,3 +422,104 @@ fn job_of(settings: &SimSettings, current: &Current, buffers: &Buffers) -> Analy
         window,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rca::Band;
+
+    fn payment() -> Scenario {
+        crate::scenario::resolve("06").expect("scenario 06")
+    }
+
+    fn wait_for(
+        handle: &LiveHandle,
+        limit: Duration,
+        mut done: impl FnMut(&Snapshot) -> bool,
+    ) -> Option<Snapshot> {
+        let started = Instant::now();
+        while started.elapsed() < limit {
+            match handle.events.recv_timeout(Duration::from_millis(200)) {
+                Ok(LiveEvent::Snapshot(snapshot)) if done(&snapshot) => return Some(*snapshot),
+                Ok(LiveEvent::Failed(message)) => panic!("source failed: {message}"),
+                _ => {}
+            }
+        }
+        None
+    }
+
+    use super::super::Snapshot;
+
+    #[test]
+    fn the_live_simulation_turns_the_failed_service_red() {
+        let mut settings = SimSettings::new(vec![payment()]);
+        settings.speed = 300.0;
+        let handle = start_simulation(settings, AnalysisConfig::default()).expect("starts");
+        let red = wait_for(&handle, Duration::from_secs(25), |s| {
+            s.services.first().is_some_and(|top| top.band == Band::Red)
+        })
+        .expect("a red service within 25 s");
+        let top = &red.services[0];
+        assert_eq!(top.name, "payment", "{:?}", red.verdict);
+        assert!(red.source.label.contains("payment-pod-failure-one"));
+        let window = red.window.expect("window");
+        let baseline = red.baseline.expect("baseline");
+        assert!(baseline.end <= window.start, "{baseline:?} {window:?}");
+        assert!(window.duration() <= Duration::from_secs(600));
+        assert!(red.services.iter().any(|s| !s.logs.is_empty()));
+        assert!(red.services.iter().any(|s| !s.golden.is_empty()));
+        assert!(!top.sparkline.is_empty());
+        handle.set_paused(true);
+        std::thread::sleep(Duration::from_millis(300));
+        let paused_at = loop {
+            match handle.events.recv_timeout(Duration::from_secs(2)) {
+                Ok(LiveEvent::Status(status)) if status.paused => break status.now,
+                Ok(_) => {}
+                Err(error) => panic!("no status: {error}"),
+            }
+        };
+        std::thread::sleep(Duration::from_millis(300));
+        let still = loop {
+            if let Ok(LiveEvent::Status(status)) =
+                handle.events.recv_timeout(Duration::from_secs(2))
+            {
+                break status.now;
+            }
+        };
+        assert_eq!(paused_at, still, "simulated time stands still while paused");
+        handle.stop();
+    }
+
+    #[test]
+    fn offline_data_is_analysed_once() {
+        let scenario = payment();
+        let mut config = crate::sim::run::config_for(&scenario, 3);
+        config.baseline = Duration::from_secs(300);
+        config.fault_duration = Duration::from_secs(300);
+        config.recovery = Duration::from_secs(60);
+        let dataset = crate::sim::run::run(config).expect("simulation");
+        let handle = start_offline(dataset, "input: test".to_owned(), AnalysisConfig::default())
+            .expect("starts");
+        let snapshot = wait_for(&handle, Duration::from_secs(20), |_| true).expect("a snapshot");
+        assert!(snapshot.is_offline());
+        assert_eq!(snapshot.problem, None);
+        let top = &snapshot.services[0];
+        assert_eq!(top.name, "payment");
+        assert!(
+            top.traces.iter().any(|t| t.error),
+            "error traces of payment"
+        );
+        assert!(
+            top.traces
+                .iter()
+                .all(|t| !t.spans.is_empty() && t.spans[0].depth == 0)
+        );
+        assert!(
+            snapshot
+                .services
+                .iter()
+                .any(|s| s.logs.iter().any(|l| l.flagged))
+        );
+        handle.stop();
+    }
+}

@@ -4,6 +4,7 @@
 use super::{Phase, SourceStatus};
 use crate::analysis::{Analysis, AnalysisConfig, AnalysisInput, analyze};
 use crate::detect::metrics::golden::{Signal, golden_signals_from_series};
+use crate::detect::traces::index::{host_service, is_server_like};
 use crate::model::{LogRecord, Series, ServiceGraph, Span, SpanId, TimeRange, Timestamp, Trace};
 use crate::rca::{Band, EvidenceItem, LinkStrengths};
 use regex::Regex;
@@ -225,6 +226,18 @@ fn waterfall(trace: &Trace) -> Vec<SpanRow> {
     rows
 }
 
+/// The service a client span calls, from Envoy's cluster, `peer.service` or the span name.
+fn callee_name(span: &Span) -> Option<String> {
+    if let Some(cluster) = span.attribute_str("upstream_cluster")
+        && cluster.starts_with("outbound")
+    {
+        return host_service(cluster);
+    }
+    span.attribute_str("peer.service")
+        .and_then(host_service)
+        .or_else(|| host_service(&span.name).filter(|_| span.name.contains('.')))
+}
+
 /// Per service, recent error and slow traces (slow = above the service's baseline p99).
 fn traces_by_service(
     spans: &[Span],
@@ -252,11 +265,22 @@ fn traces_by_service(
     for trace in &traces {
         let mut rows: Option<Vec<SpanRow>> = None;
         let mut services: BTreeMap<&str, (bool, bool)> = BTreeMap::new();
+        let mut callees: Vec<String> = Vec::new();
         for span in &trace.spans {
             let flags = services.entry(span.service.as_str()).or_default();
             flags.0 |= span.is_error();
             let slow_limit = p99.get(span.service.as_str()).copied();
             flags.1 |= slow_limit.is_some_and(|p| span.duration().as_secs_f64() * 1e3 > p.max(1.0));
+            // A failed call is also an error trace of the service called (a dead pod writes
+            // no spans of its own).
+            if span.is_error() && !is_server_like(span.kind) {
+                if let Some(callee) = callee_name(span) {
+                    callees.push(callee);
+                }
+            }
+        }
+        for callee in &callees {
+            services.entry(callee.as_str()).or_default().0 = true;
         }
         for (service, (error, slow)) in services {
             if !(error || slow) {
