@@ -273,10 +273,11 @@ fn traces_by_service(
             flags.1 |= slow_limit.is_some_and(|p| span.duration().as_secs_f64() * 1e3 > p.max(1.0));
             // A failed call is also an error trace of the service called (a dead pod writes
             // no spans of its own).
-            if span.is_error() && !is_server_like(span.kind) {
-                if let Some(callee) = callee_name(span) {
-                    callees.push(callee);
-                }
+            if span.is_error()
+                && !is_server_like(span.kind)
+                && let Some(callee) = callee_name(span)
+            {
+                callees.push(callee);
             }
         }
         for callee in &callees {
