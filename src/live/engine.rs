@@ -34,6 +34,8 @@ pub struct SimSettings {
     pub analysis_baseline: Duration,
     /// At most this much data after the baseline is analysed (sliding window).
     pub max_window: Duration,
+    /// The detectors' window: the analysed range is whole multiples of it.
+    pub window_step: Duration,
     /// Log lines buffered.
     pub max_log_lines: usize,
     /// Spans buffered.
@@ -59,6 +61,7 @@ impl SimSettings {
             analysis_every: Duration::from_secs(15),
             analysis_baseline: Duration::from_secs(150),
             max_window: Duration::from_secs(600),
+            window_step: Duration::from_secs(60),
             max_log_lines: 100_000,
             max_spans: 200_000,
             history_len: 60,
@@ -379,13 +382,32 @@ fn status(
     }
 }
 
+/// The analysed range: whole detector windows only (a partial last window reads as a traffic
+/// drop), at most `max_window` long, starting on the grid that begins at `baseline_end`; `None`
+/// until two whole windows exist.
+fn aligned_window(
+    baseline_end: Timestamp,
+    now: Timestamp,
+    max_window: Duration,
+    step: Duration,
+) -> Option<TimeRange> {
+    let step_ns = i64::try_from(step.as_nanos()).ok().filter(|&n| n > 0)?;
+    let max_steps = i64::try_from(max_window.as_nanos()).ok()? / step_ns;
+    let whole = (now.0 - baseline_end.0).div_euclid(step_ns);
+    if whole < 2 {
+        return None;
+    }
+    let skipped = (whole - max_steps.max(2)).max(0);
+    let start = Timestamp(baseline_end.0 + skipped * step_ns);
+    let end = Timestamp(baseline_end.0 + whole * step_ns);
+    TimeRange::new(start, end)
+}
+
 fn job_of(settings: &SimSettings, current: &Current, buffers: &Buffers) -> AnalysisJob {
     let now = current.simulation.now();
     let baseline_end = current.started.plus(settings.analysis_baseline);
     let baseline = TimeRange::new(current.started, baseline_end.min(now));
-    let window_start = baseline_end.max(now.minus(settings.max_window));
-    let window = TimeRange::new(window_start, now)
-        .filter(|w| now > baseline_end && w.duration() > Duration::ZERO);
+    let window = aligned_window(baseline_end, now, settings.max_window, settings.window_step);
     let from = current.started;
     let spans: Vec<Span> = buffers
         .spans
@@ -488,6 +510,23 @@ mod tests {
         };
         assert_eq!(paused_at, still, "simulated time stands still while paused");
         handle.stop();
+    }
+
+    #[test]
+    fn the_window_is_whole_detector_windows_after_the_baseline() {
+        let step = Duration::from_secs(60);
+        let max = Duration::from_secs(600);
+        let base = Timestamp::from_secs(1000);
+        assert_eq!(
+            aligned_window(base, Timestamp::from_secs(1119), max, step),
+            None
+        );
+        let w = aligned_window(base, Timestamp::from_secs(1150), max, step).expect("window");
+        assert_eq!((w.start, w.end), (base, Timestamp::from_secs(1120)));
+        let w = aligned_window(base, Timestamp::from_secs(1000 + 1234), max, step).expect("window");
+        assert_eq!(w.end, Timestamp::from_secs(1000 + 1200));
+        assert_eq!(w.duration(), max);
+        assert_eq!((w.start.0 - base.0) % 60_000_000_000, 0);
     }
 
     #[test]
