@@ -98,6 +98,7 @@ fn canvas(
     edges: &[(String, String)],
     theme: &Theme,
 ) {
+    let ranked = app.snapshot.as_ref().is_some_and(|s| s.problem.is_none());
     let names: Vec<String> = services.iter().map(|s| s.name.clone()).collect();
     let layered = layers(&names, edges);
     let inner_width = f64::from(area.width.saturating_sub(2).max(1));
@@ -161,7 +162,11 @@ fn canvas(
                     .chars()
                     .take(label_chars.saturating_sub(5).max(3))
                     .collect();
-                let text = format!("{short} {:.0}%", service.p_outage * 100.0);
+                let text = if ranked {
+                    format!("{short} {:.0}%", service.p_outage * 100.0)
+                } else {
+                    short
+                };
                 let style = if selected {
                     band_style(service, theme).patch(theme.selected())
                 } else {

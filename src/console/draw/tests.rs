@@ -378,6 +378,20 @@ fn every_view_survives_tiny_and_small_terminals() {
             key(&mut app, KeyCode::Esc);
         }
     }
+    // Before the first ranking: no probabilities are shown, only the reason.
+    let mut warming = App::new();
+    let mut snapshot = sample_snapshot();
+    snapshot.problem = Some("learning normal behaviour".to_owned());
+    warming.on_live(LiveEvent::Snapshot(Box::new(snapshot)));
+    let screen = text(&render(&warming, &theme, 100, 30));
+    assert!(
+        screen.contains("learning normal behaviour") && screen.contains("payment"),
+        "{screen}"
+    );
+    assert!(
+        !screen.contains("87%") && !screen.contains("RED"),
+        "{screen}"
+    );
     let empty = App::new();
     let screen = text(&render(&empty, &theme, 80, 24));
     assert!(

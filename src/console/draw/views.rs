@@ -41,6 +41,7 @@ pub fn services(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
         .wrap(Wrap { trim: true }),
         verdict_area,
     );
+    let ranked = app.snapshot.as_ref().is_some_and(|s| s.problem.is_none());
     let visible = app.visible_services();
     let spark_width = usize::from(table_area.width.saturating_sub(58)).clamp(4, 40);
     let rows: Vec<Row<'_>> = visible
@@ -53,11 +54,19 @@ pub fn services(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
             let row = Row::new(vec![
                 Cell::from(if selected { "▶" } else { " " }),
                 Cell::from(sanitize(&service.name)),
-                Cell::from(Span::styled(
-                    percent_with_band(service),
-                    band_style(service, theme),
-                )),
-                Cell::from(format!("{:>5.1}%", service.p_root_cause * 100.0)),
+                if ranked {
+                    Cell::from(Span::styled(
+                        percent_with_band(service),
+                        band_style(service, theme),
+                    ))
+                } else {
+                    Cell::from("   –")
+                },
+                Cell::from(if ranked {
+                    format!("{:>5.1}%", service.p_root_cause * 100.0)
+                } else {
+                    "     –".to_owned()
+                }),
                 Cell::from(health),
                 Cell::from(Span::styled(
                     sparkline(&service.sparkline, spark_width, 1.0),
