@@ -9,7 +9,6 @@ use super::sanitize::sanitize;
 use super::state::{App, Mode, TABS, View, help_for};
 use super::theme::{Theme, band_tag};
 use crate::live::ServiceView;
-use crate::model::time::format_duration;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
@@ -147,10 +146,9 @@ fn draw_status(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
     }
     if let Some(window) = app.snapshot.as_ref().and_then(|s| s.window) {
         parts.push(Span::raw(format!(
-            " │ window {}–{} ({})",
+            " │ window {}–{}",
             window.start.format("%H:%M:%S"),
             window.end.format("%H:%M:%S"),
-            format_duration(window.duration())
         )));
     }
     if let Some(filter) = &app.filter {
