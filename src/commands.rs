@@ -3,6 +3,7 @@
 mod analyze;
 mod bn;
 mod chat;
+mod console;
 mod detect;
 mod eval;
 mod sim;
@@ -34,12 +35,23 @@ enum Command {
     Chat(chat::ChatArgs),
     /// Detect anomalies in an offline input directory (traces and metrics).
     Detect(detect::DetectArgs),
+    /// The terminal console: live simulation (default) or an offline input directory.
+    Console(console::ConsoleArgs),
     /// Evaluate against the simulator's ground truth.
     #[command(subcommand)]
     Eval(eval::EvalCommand),
 }
 
-/// Runs the command; no command runs the built-in simulation live.
+impl Cli {
+    /// Whether this invocation opens the console (which owns the terminal, so logs must not
+    /// go to stderr).
+    #[must_use]
+    pub fn opens_console(&self) -> bool {
+        matches!(self.command, None | Some(Command::Console(_)))
+    }
+}
+
+/// Runs the command; no command opens the console on the built-in simulation.
 ///
 /// # Errors
 /// Whatever the command reports.
@@ -51,6 +63,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Chat(args)) => chat::run(args),
         Some(Command::Detect(args)) => detect::run(args),
         Some(Command::Eval(command)) => eval::run(command),
-        None => sim::run_default(),
+        Some(Command::Console(args)) => console::run(&args),
+        None => console::run(&console::ConsoleArgs::default()),
     }
 }

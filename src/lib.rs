@@ -13,10 +13,12 @@
 pub mod analysis;
 pub mod bayes;
 pub mod chat;
+pub mod console;
 pub mod detect;
 pub mod eval;
 pub mod experiment;
 pub mod input_dir;
+pub mod live;
 pub mod model;
 pub mod rca;
 pub mod scenario;

@@ -159,30 +159,6 @@ pub fn run(command: SimCommand) -> anyhow::Result<()> {
     }
 }
 
-/// `baynet` without a command: until the console lands, serve the first scenario at speed 10
-/// and print a live summary.
-pub fn run_default() -> anyhow::Result<()> {
-    let scenario = scenario::resolve("01")?;
-    let config = baynet::sim::run::config_for(&scenario, 1);
-    eprintln!(
-        "Baynet: simulating sock-shop with `{}` (10× schedule).",
-        scenario.name
-    );
-    eprintln!(
-        "Loki, Tempo and /metrics on http://127.0.0.1:9480 — try `baynet sim --help`. Ctrl-C stops."
-    );
-    serve_blocking(
-        ServeOptions {
-            listen: "127.0.0.1:9480".parse()?,
-            config,
-            speed: 10.0,
-            max_log_lines: 300_000,
-            max_traces: 30_000,
-        },
-        true,
-    )
-}
-
 fn serve_blocking(options: ServeOptions, summary: bool) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

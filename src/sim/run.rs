@@ -76,6 +76,29 @@ pub fn run_with(
     })
 }
 
+/// One scrape of `simulation`'s metrics at `at`: every series with its single current sample
+/// (the live console appends these to its own bounded buffers).
+#[must_use]
+pub fn scrape_series(simulation: &Simulation, at: Timestamp) -> Vec<Series> {
+    let pod_name = |service, generation| simulation.pod_name(service, generation);
+    simulation
+        .metrics()
+        .snapshot()
+        .into_iter()
+        .map(|(key, value)| {
+            let (name, mut labels) = describe(key, &pod_name);
+            labels.insert("__name__".to_owned(), name);
+            Series {
+                labels,
+                samples: vec![Sample {
+                    timestamp: at,
+                    value,
+                }],
+            }
+        })
+        .collect()
+}
+
 fn scrape(simulation: &Simulation, at: Timestamp, samples: &mut BTreeMap<SeriesKey, Vec<Sample>>) {
     for (key, value) in simulation.metrics().snapshot() {
         samples.entry(key).or_default().push(Sample {

@@ -1,0 +1,66 @@
+//! `baynet console` (and `baynet` without arguments): the terminal console on the built-in
+//! simulation, or on an offline input directory.
+
+use anyhow::{Context, bail};
+use baynet::analysis::AnalysisConfig;
+use baynet::console::theme::{Palette, Theme};
+use baynet::live::{SimSettings, start_offline, start_simulation};
+use baynet::scenario;
+use clap::Args;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+#[derive(Debug, Args, Default)]
+pub struct ConsoleArgs {
+    /// Show an offline input directory (traces.json, metrics.json, logs.json…) instead of the
+    /// live simulation; it is analysed once.
+    #[arg(long, conflicts_with_all = ["speed", "scenario", "no_cycle"])]
+    input: Option<PathBuf>,
+    /// Simulated seconds per wall second.
+    #[arg(long)]
+    speed: Option<f64>,
+    /// Play only this built-in scenario (name or number), over and over.
+    #[arg(long)]
+    scenario: Option<String>,
+    /// Play the scenarios with their full baseline/fault/recovery lengths instead of the
+    /// shortened 3/4/2 minutes.
+    #[arg(long)]
+    no_cycle: bool,
+    /// Colour palette: `default` (green/yellow/red) or `cb` (colour-blind safe). NO_COLOR
+    /// turns colour off.
+    #[arg(long, default_value = "default")]
+    palette: String,
+    /// Random seed of the simulation.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+}
+
+pub fn run(args: &ConsoleArgs) -> anyhow::Result<()> {
+    let palette: Palette = args.palette.parse().map_err(anyhow::Error::msg)?;
+    let theme = Theme::from_env(palette);
+    if !std::io::stdout().is_terminal() {
+        bail!("the console needs a terminal; for scripts use `baynet sim run` or `baynet detect`");
+    }
+    let config = AnalysisConfig::default();
+    let live = if let Some(dir) = &args.input {
+        let dataset = baynet::input_dir::read_dir(dir)
+            .with_context(|| format!("cannot read {}", dir.display()))?;
+        start_offline(dataset, format!("input: {}", dir.display()), config)?
+    } else {
+        let scenarios = match &args.scenario {
+            Some(name) => vec![scenario::resolve(name)?],
+            None => scenario::builtin()?,
+        };
+        let mut settings = SimSettings::new(scenarios);
+        settings.seed = args.seed;
+        if let Some(speed) = args.speed {
+            settings.speed = speed;
+        }
+        if args.no_cycle {
+            settings.phases = None;
+        }
+        start_simulation(settings, config)?
+    };
+    baynet::console::run(live, theme)?;
+    Ok(())
+}

@@ -1,0 +1,420 @@
+//! The list views: Services, Logs, Traces (with the waterfall), Metrics, and the tabs of later
+//! issues.
+
+use super::{band_style, empty_line, percent_with_band, sanitize, sparkline, titled};
+use crate::console::state::{App, View};
+use crate::console::theme::Theme;
+use crate::live::{GoldenView, TraceSummary};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Paragraph, Row, Table, Wrap};
+
+fn waiting(app: &App) -> String {
+    match &app.snapshot {
+        Some(snapshot) => snapshot
+            .problem
+            .clone()
+            .unwrap_or_else(|| "no services in the data".to_owned()),
+        None => "waiting for the first analysis…".to_owned(),
+    }
+}
+
+/// Services ranked by P(root cause), with health, sparkline and P(outage) in band colours.
+pub fn services(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
+    let [verdict_area, table_area] =
+        Layout::vertical([Constraint::Length(2), Constraint::Min(0)]).areas(area);
+    let verdict = match &app.snapshot {
+        Some(snapshot) if snapshot.problem.is_none() => snapshot.verdict.clone(),
+        _ => waiting(app),
+    };
+    let incident = app.snapshot.as_ref().is_some_and(|s| s.incident);
+    frame.render_widget(
+        Paragraph::new(Line::styled(
+            sanitize(&verdict),
+            if incident {
+                theme.alert()
+            } else {
+                theme.accent()
+            },
+        ))
+        .wrap(Wrap { trim: true }),
+        verdict_area,
+    );
+    let ranked = app.snapshot.as_ref().is_some_and(|s| s.problem.is_none());
+    let visible = app.visible_services();
+    let spark_width = usize::from(table_area.width.saturating_sub(58)).clamp(4, 40);
+    let rows: Vec<Row<'_>> = visible
+        .iter()
+        .map(|service| {
+            let selected = app.selected.as_deref() == Some(service.name.as_str());
+            let health = service
+                .health
+                .map_or_else(|| "  –".to_owned(), |h| format!("{h:.2}"));
+            let row = Row::new(vec![
+                Cell::from(if selected { "▶" } else { " " }),
+                Cell::from(sanitize(&service.name)),
+                if ranked {
+                    Cell::from(Span::styled(
+                        percent_with_band(service),
+                        band_style(service, theme),
+                    ))
+                } else {
+                    Cell::from("   –")
+                },
+                Cell::from(if ranked {
+                    format!("{:>5.1}%", service.p_root_cause * 100.0)
+                } else {
+                    "     –".to_owned()
+                }),
+                Cell::from(health),
+                Cell::from(Span::styled(
+                    sparkline(&service.sparkline, spark_width, 1.0),
+                    band_style(service, theme),
+                )),
+            ]);
+            if selected {
+                row.style(theme.selected())
+            } else {
+                row
+            }
+        })
+        .collect();
+    let title = match &app.filter {
+        Some(filter) => format!(" Services ({}) /{} ", visible.len(), sanitize(&filter.text)),
+        None => format!(" Services ({}) ", visible.len()),
+    };
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Length(1),
+            Constraint::Length(16),
+            Constraint::Length(9),
+            Constraint::Length(7),
+            Constraint::Length(6),
+            Constraint::Min(4),
+        ],
+    )
+    .header(
+        Row::new(vec![
+            "",
+            "SERVICE",
+            "P(OUTAGE)",
+            "P(ROOT)",
+            "HEALTH",
+            "ANOMALY",
+        ])
+        .style(theme.accent()),
+    )
+    .block(titled(title, theme));
+    frame.render_widget(table, table_area);
+}
+
+/// Recent log lines of the selected service, error-looking lines highlighted.
+pub fn logs(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
+    let Some(service) = app.selected_service() else {
+        frame.render_widget(
+            empty_line(&waiting(app), theme).block(titled(" Logs ".to_owned(), theme)),
+            area,
+        );
+        return;
+    };
+    let lines: Vec<_> = service
+        .logs
+        .iter()
+        .filter(|l| app.filter.as_ref().is_none_or(|f| f.keeps(&l.line)))
+        .collect();
+    let flagged = lines.iter().filter(|l| l.flagged).count();
+    let height = usize::from(area.height.saturating_sub(2));
+    let end = lines.len().saturating_sub(app.log_scroll);
+    let start = end.saturating_sub(height);
+    let shown: Vec<Line<'_>> = lines[start..end]
+        .iter()
+        .map(|l| {
+            let text = format!(
+                "{} {}{}",
+                l.timestamp.format("%H:%M:%S"),
+                if l.flagged { "! " } else { "  " },
+                sanitize(&l.line)
+            );
+            if l.flagged {
+                Line::styled(text, theme.alert())
+            } else {
+                Line::raw(text)
+            }
+        })
+        .collect();
+    let title = format!(
+        " Logs: {} ({} lines, {} flagged{}) ",
+        sanitize(&service.name),
+        lines.len(),
+        flagged,
+        if app.log_scroll > 0 {
+            format!(", {} up", app.log_scroll)
+        } else {
+            String::new()
+        }
+    );
+    if shown.is_empty() {
+        frame.render_widget(
+            empty_line("no log lines from this service in the window", theme)
+                .block(titled(title, theme)),
+            area,
+        );
+    } else {
+        frame.render_widget(Paragraph::new(shown).block(titled(title, theme)), area);
+    }
+}
+
+/// Error and slow traces of the selected service; the waterfall of the open one.
+pub fn traces(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
+    let Some(service) = app.selected_service() else {
+        frame.render_widget(
+            empty_line(&waiting(app), theme).block(titled(" Traces ".to_owned(), theme)),
+            area,
+        );
+        return;
+    };
+    if let Some(id) = &app.open_trace
+        && let Some(trace) = service.traces.iter().find(|t| &t.trace_id == id)
+    {
+        waterfall(frame, area, trace, theme);
+        return;
+    }
+    let visible = app.visible_traces();
+    let rows: Vec<Row<'_>> = visible
+        .iter()
+        .enumerate()
+        .map(|(index, trace)| {
+            let kind = match (trace.error, trace.slow) {
+                (true, true) => "ERR+SLOW",
+                (true, false) => "ERR",
+                _ => "SLOW",
+            };
+            let row = Row::new(vec![
+                Cell::from(trace.start.format("%H:%M:%S")),
+                Cell::from(trace.trace_id.chars().take(16).collect::<String>()),
+                Cell::from(Span::styled(
+                    kind,
+                    if trace.error {
+                        theme.alert()
+                    } else {
+                        theme.band(crate::rca::Band::Yellow)
+                    },
+                )),
+                Cell::from(format!("{:>8.1} ms", trace.duration_ms)),
+                Cell::from(format!("{:>3}", trace.spans.len())),
+                Cell::from(sanitize(&trace.root)),
+            ]);
+            if index == app.trace_cursor {
+                row.style(theme.selected())
+            } else {
+                row
+            }
+        })
+        .collect();
+    let title = format!(
+        " Traces: {} ({} error or slow) ",
+        sanitize(&service.name),
+        visible.len()
+    );
+    if rows.is_empty() {
+        frame.render_widget(
+            empty_line(
+                "no error or slow traces of this service in the window",
+                theme,
+            )
+            .block(titled(title, theme)),
+            area,
+        );
+        return;
+    }
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Length(8),
+            Constraint::Length(16),
+            Constraint::Length(8),
+            Constraint::Length(11),
+            Constraint::Length(3),
+            Constraint::Min(8),
+        ],
+    )
+    .header(Row::new(vec!["TIME", "TRACE", "KIND", "DURATION", "SP", "ROOT"]).style(theme.accent()))
+    .block(titled(title, theme));
+    frame.render_widget(table, area);
+}
+
+fn waterfall(frame: &mut Frame<'_>, area: Rect, trace: &TraceSummary, theme: &Theme) {
+    let label_width = (usize::from(area.width.saturating_sub(2)) * 2 / 5).clamp(10, 44);
+    let bar_width = usize::from(area.width.saturating_sub(2))
+        .saturating_sub(label_width + 12)
+        .max(1);
+    let total = trace.duration_ms.max(0.001);
+    let lines: Vec<Line<'_>> = trace
+        .spans
+        .iter()
+        .map(|span| {
+            let label: String = format!(
+                "{}{} {}",
+                "  ".repeat(span.depth.min(10)),
+                sanitize(&span.service),
+                sanitize(&span.name)
+            )
+            .chars()
+            .take(label_width)
+            .collect();
+            #[allow(
+                clippy::cast_possible_truncation,
+                clippy::cast_sign_loss,
+                clippy::cast_precision_loss
+            )]
+            let (offset, length) = (
+                ((span.offset_ms / total) * bar_width as f64)
+                    .floor()
+                    .max(0.0) as usize,
+                ((span.duration_ms / total) * bar_width as f64)
+                    .ceil()
+                    .max(1.0) as usize,
+            );
+            let offset = offset.min(bar_width.saturating_sub(1));
+            let length = length.min(bar_width - offset);
+            let style = if span.error {
+                theme.alert()
+            } else {
+                theme.accent()
+            };
+            Line::from(vec![
+                Span::raw(format!("{label:<label_width$}")),
+                Span::raw(" ".repeat(offset)),
+                Span::styled("█".repeat(length), style),
+                Span::raw(" ".repeat(bar_width - offset - length)),
+                Span::styled(
+                    format!(
+                        " {:>8.1}ms{}",
+                        span.duration_ms,
+                        if span.error { " ERR" } else { "" }
+                    ),
+                    style,
+                ),
+            ])
+        })
+        .collect();
+    let title = format!(
+        " Trace {} ({:.1} ms, {} spans) Esc: back ",
+        &trace.trace_id,
+        trace.duration_ms,
+        trace.spans.len()
+    );
+    frame.render_widget(Paragraph::new(lines).block(titled(title, theme)), area);
+}
+
+fn format_value(value: f64) -> String {
+    if !value.is_finite() {
+        "–".to_owned()
+    } else if value.abs() >= 1e6 {
+        format!("{:.1}M", value / 1e6)
+    } else if value.abs() >= 1e3 {
+        format!("{:.1}k", value / 1e3)
+    } else if value.abs() >= 10.0 {
+        format!("{value:.1}")
+    } else {
+        format!("{value:.3}")
+    }
+}
+
+fn golden_line(view: &GoldenView, width: usize, theme: &Theme) -> Line<'static> {
+    let label = format!("{:<15}", view.signal);
+    let latest = view
+        .values
+        .iter()
+        .rev()
+        .find(|v| v.is_finite())
+        .copied()
+        .unwrap_or(f64::NAN);
+    let band = match (view.baseline_low, view.baseline_high) {
+        (Some(low), Some(high)) => format!(" base {}–{}", format_value(low), format_value(high)),
+        _ => " base –".to_owned(),
+    };
+    let head = format!("{label} now {:>7}{band:<20} ", format_value(latest));
+    let spark_width = width.saturating_sub(head.chars().count()).max(1);
+    let start = view.values.len().saturating_sub(spark_width);
+    let values = &view.values[start..];
+    let max = values
+        .iter()
+        .copied()
+        .chain(view.baseline_high)
+        .filter(|v| v.is_finite())
+        .fold(0.0, f64::max);
+    let mut spans = vec![Span::raw(head)];
+    for &value in values {
+        let outside = match (view.baseline_low, view.baseline_high) {
+            (Some(low), Some(high)) if value.is_finite() => {
+                let margin = (high - low).abs().max(high.abs() * 0.05).max(1e-9) * 0.5;
+                value > high + margin || value < low - margin
+            }
+            _ => false,
+        };
+        let glyph = sparkline(&[value], 1, max);
+        spans.push(if outside {
+            Span::styled(glyph, theme.alert())
+        } else {
+            Span::raw(glyph)
+        });
+    }
+    Line::from(spans)
+}
+
+/// Golden signals of the selected service as sparklines against their baseline band.
+pub fn metrics(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
+    let Some(service) = app.selected_service() else {
+        frame.render_widget(
+            empty_line(&waiting(app), theme).block(titled(" Metrics ".to_owned(), theme)),
+            area,
+        );
+        return;
+    };
+    let title = format!(
+        " Metrics: {} (golden signals, 15 s steps; red = outside the baseline band) ",
+        sanitize(&service.name)
+    );
+    if service.golden.is_empty() {
+        frame.render_widget(
+            empty_line("no metric series for this service", theme).block(titled(title, theme)),
+            area,
+        );
+        return;
+    }
+    let width = usize::from(area.width.saturating_sub(2));
+    let mut lines: Vec<Line<'_>> = Vec::new();
+    for view in &service.golden {
+        lines.push(golden_line(view, width, theme));
+    }
+    lines.push(Line::raw(""));
+    lines.push(Line::styled(
+        format!(
+            "P(outage) {}  history {}",
+            percent_with_band(service),
+            sparkline(&service.p_history, width.saturating_sub(30).max(1), 1.0)
+        ),
+        theme.band(service.band),
+    ));
+    frame.render_widget(Paragraph::new(lines).block(titled(title, theme)), area);
+}
+
+/// The tabs of features that come with later issues: says so plainly.
+pub fn later(frame: &mut Frame<'_>, area: Rect, view: View, theme: &Theme) {
+    let text = match view {
+        View::Incidents => {
+            "Incidents: not in this build yet. The incident memory (knowledge base of postmortems) comes with a later issue."
+        }
+        View::Chat => "Chat: not in this build yet. The incident chat comes with a later issue.",
+        _ => {
+            "Experiments: not in this build yet. Recording chaos experiments from the console comes with a later issue."
+        }
+    };
+    frame.render_widget(
+        empty_line(text, theme).block(titled(format!(" {} ", view.title()), theme)),
+        area,
+    );
+}

@@ -1,0 +1,717 @@
+//! The console's state machine: views, modes (command palette, filter, help), selection and
+//! the held snapshot. [`App::on_key`] and [`App::on_live`] are the only inputs; they change the
+//! state and return [`Request`]s for the loop to carry out. Nothing here draws or does I/O.
+
+use crate::live::{LiveEvent, ServiceView, Snapshot, SourceStatus, TraceSummary};
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use regex::Regex;
+
+/// A screen of the console.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    /// Services ranked by root-cause probability.
+    Services,
+    /// The call graph coloured by band.
+    Graph,
+    /// Recent log lines of the selected service.
+    Logs,
+    /// Error and slow traces of the selected service.
+    Traces,
+    /// Golden signals of the selected service.
+    Metrics,
+    /// Incident memory (a later issue).
+    Incidents,
+    /// Chat (a later issue).
+    Chat,
+    /// Experiments (a later issue).
+    Experiments,
+}
+
+/// The tabs in order.
+pub const TABS: [View; 8] = [
+    View::Services,
+    View::Graph,
+    View::Logs,
+    View::Traces,
+    View::Metrics,
+    View::Incidents,
+    View::Chat,
+    View::Experiments,
+];
+
+impl View {
+    /// Tab title.
+    #[must_use]
+    pub fn title(self) -> &'static str {
+        match self {
+            Self::Services => "Services",
+            Self::Graph => "Graph",
+            Self::Logs => "Logs",
+            Self::Traces => "Traces",
+            Self::Metrics => "Metrics",
+            Self::Incidents => "Incidents",
+            Self::Chat => "Chat",
+            Self::Experiments => "Experiments",
+        }
+    }
+
+    /// The view a palette command names.
+    #[must_use]
+    pub fn from_command(command: &str) -> Option<Self> {
+        Some(match command {
+            "services" | "service" | "svc" | "s" => Self::Services,
+            "graph" | "g" => Self::Graph,
+            "logs" | "log" | "l" => Self::Logs,
+            "traces" | "trace" | "t" => Self::Traces,
+            "metrics" | "metric" | "m" => Self::Metrics,
+            "incidents" | "incident" => Self::Incidents,
+            "chat" => Self::Chat,
+            "experiments" | "experiment" | "exp" => Self::Experiments,
+            _ => return None,
+        })
+    }
+}
+
+/// What keys currently do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mode {
+    /// Navigation.
+    Normal,
+    /// Typing a `:` command.
+    Command(String),
+    /// Typing a `/` filter.
+    Filter(String),
+    /// The help overlay of the current view.
+    Help,
+}
+
+/// A `/` filter: a regular expression, inverted by a leading `!`.
+#[derive(Debug, Clone)]
+pub struct Filter {
+    /// As typed.
+    pub text: String,
+    /// Whether matching lines are hidden instead of kept.
+    pub invert: bool,
+    regex: Regex,
+}
+
+impl Filter {
+    /// Parses a filter; empty text means no filter.
+    ///
+    /// # Errors
+    /// When the regular expression is invalid (the message says why).
+    pub fn parse(text: &str) -> Result<Option<Self>, String> {
+        let (invert, pattern) = match text.strip_prefix('!') {
+            Some(rest) => (true, rest),
+            None => (false, text),
+        };
+        if pattern.is_empty() {
+            return Ok(None);
+        }
+        let regex = regex::RegexBuilder::new(pattern)
+            .case_insensitive(true)
+            .size_limit(1 << 20)
+            .build()
+            .map_err(|e| format!("bad filter: {e}"))?;
+        Ok(Some(Self {
+            text: text.to_owned(),
+            invert,
+            regex,
+        }))
+    }
+
+    /// Whether `text` passes.
+    #[must_use]
+    pub fn keeps(&self, text: &str) -> bool {
+        self.regex.is_match(text) != self.invert
+    }
+}
+
+/// What the loop must do after an input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Request {
+    /// Pause or resume the source.
+    SetPaused(bool),
+    /// Leave the console.
+    Quit,
+}
+
+/// The whole console state.
+#[derive(Debug, Clone)]
+pub struct App {
+    /// Current view.
+    pub view: View,
+    /// Views to go back to with Esc.
+    pub back: Vec<View>,
+    /// Key mode.
+    pub mode: Mode,
+    /// Active filter of the current view.
+    pub filter: Option<Filter>,
+    /// Selected service.
+    pub selected: Option<String>,
+    /// Cursor in the traces list.
+    pub trace_cursor: usize,
+    /// The trace whose waterfall is open.
+    pub open_trace: Option<String>,
+    /// Lines scrolled up from the newest log line.
+    pub log_scroll: usize,
+    /// Display frozen, source paused.
+    pub paused: bool,
+    /// The snapshot on screen.
+    pub snapshot: Option<Snapshot>,
+    /// Latest source news.
+    pub status: Option<SourceStatus>,
+    /// A one-line message (bad command, bad filter, source failure).
+    pub message: Option<String>,
+    /// Whether the user asked to quit.
+    pub quit: bool,
+}
+
+impl Default for App {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl App {
+    /// A console on the Services view with no data yet.
+    #[must_use]
+    pub fn new() -> Self {
+        Self {
+            view: View::Services,
+            back: Vec::new(),
+            mode: Mode::Normal,
+            filter: None,
+            selected: None,
+            trace_cursor: 0,
+            open_trace: None,
+            log_scroll: 0,
+            paused: false,
+            snapshot: None,
+            status: None,
+            message: None,
+            quit: false,
+        }
+    }
+
+    /// Takes news from the engine. While paused, snapshots are ignored (the screen is frozen).
+    pub fn on_live(&mut self, event: LiveEvent) {
+        match event {
+            LiveEvent::Status(status) => self.status = Some(status),
+            LiveEvent::Snapshot(snapshot) => {
+                if self.paused {
+                    return;
+                }
+                let had_ranking = self.snapshot.as_ref().is_some_and(|s| s.problem.is_none());
+                let has_ranking = snapshot.problem.is_none();
+                self.snapshot = Some(*snapshot);
+                // The first ranking selects its top service; later ones keep the selection.
+                if has_ranking && !had_ranking {
+                    self.selected = None;
+                }
+                let still_there = self.selected.as_ref().is_some_and(|name| {
+                    self.snapshot
+                        .as_ref()
+                        .is_some_and(|s| s.service(name).is_some())
+                });
+                if !still_there {
+                    self.selected = self
+                        .snapshot
+                        .as_ref()
+                        .and_then(|s| s.services.first())
+                        .map(|s| s.name.clone());
+                }
+            }
+            LiveEvent::Failed(message) => self.message = Some(format!("source stopped: {message}")),
+        }
+    }
+
+    /// Services shown in the Services view (filtered), in ranking order.
+    #[must_use]
+    pub fn visible_services(&self) -> Vec<&ServiceView> {
+        let Some(snapshot) = &self.snapshot else {
+            return Vec::new();
+        };
+        snapshot
+            .services
+            .iter()
+            .filter(|s| {
+                self.view != View::Services || self.filter.as_ref().is_none_or(|f| f.keeps(&s.name))
+            })
+            .collect()
+    }
+
+    /// The selected service's view.
+    #[must_use]
+    pub fn selected_service(&self) -> Option<&ServiceView> {
+        let name = self.selected.as_ref()?;
+        self.snapshot.as_ref()?.service(name)
+    }
+
+    /// Traces of the selected service that pass the filter, newest first.
+    #[must_use]
+    pub fn visible_traces(&self) -> Vec<&TraceSummary> {
+        self.selected_service()
+            .map(|s| {
+                s.traces
+                    .iter()
+                    .filter(|t| {
+                        self.filter
+                            .as_ref()
+                            .is_none_or(|f| f.keeps(&format!("{} {}", t.trace_id, t.root)))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    fn switch_to(&mut self, view: View) {
+        if view != self.view {
+            self.back.push(self.view);
+            if self.back.len() > 32 {
+                self.back.remove(0);
+            }
+            self.view = view;
+            self.filter = None;
+            self.open_trace = None;
+            self.trace_cursor = 0;
+            self.log_scroll = 0;
+        }
+    }
+
+    fn cycle(&mut self, forward: bool) {
+        let index = TABS.iter().position(|v| *v == self.view).unwrap_or(0);
+        let next = if forward {
+            (index + 1) % TABS.len()
+        } else {
+            (index + TABS.len() - 1) % TABS.len()
+        };
+        self.switch_to(TABS[next]);
+    }
+
+    fn move_service(&mut self, delta: isize) {
+        let names: Vec<String> = self
+            .visible_services()
+            .iter()
+            .map(|s| s.name.clone())
+            .collect();
+        if names.is_empty() {
+            return;
+        }
+        let current = self
+            .selected
+            .as_ref()
+            .and_then(|name| names.iter().position(|n| n == name));
+        let next = match current {
+            None => 0,
+            Some(i) => i.saturating_add_signed(delta).min(names.len() - 1),
+        };
+        self.selected = names.get(next).cloned();
+    }
+
+    fn move_cursor(&mut self, delta: isize) {
+        match self.view {
+            View::Services | View::Graph | View::Metrics => self.move_service(delta),
+            View::Logs => {
+                let lines = self.selected_service().map_or(0, |s| s.logs.len());
+                self.log_scroll = self
+                    .log_scroll
+                    .saturating_add_signed(-delta)
+                    .min(lines.saturating_sub(1));
+            }
+            View::Traces => {
+                if self.open_trace.is_none() {
+                    let count = self.visible_traces().len();
+                    self.trace_cursor = self
+                        .trace_cursor
+                        .saturating_add_signed(delta)
+                        .min(count.saturating_sub(1));
+                }
+            }
+            View::Incidents | View::Chat | View::Experiments => {}
+        }
+    }
+
+    fn enter(&mut self) {
+        match self.view {
+            View::Services => self.switch_to(View::Graph),
+            View::Graph => self.switch_to(View::Logs),
+            View::Traces => {
+                self.open_trace = self
+                    .visible_traces()
+                    .get(self.trace_cursor)
+                    .map(|t| t.trace_id.clone());
+            }
+            _ => {}
+        }
+    }
+
+    fn escape(&mut self) {
+        if self.open_trace.take().is_some() {
+            return;
+        }
+        if self.filter.take().is_some() {
+            return;
+        }
+        if let Some(view) = self.back.pop() {
+            self.view = view;
+            self.trace_cursor = 0;
+            self.log_scroll = 0;
+        }
+    }
+
+    fn run_command(&mut self, command: &str) -> Vec<Request> {
+        let command = command.trim();
+        if let Some(view) = View::from_command(command) {
+            self.switch_to(view);
+            return Vec::new();
+        }
+        match command {
+            "" => Vec::new(),
+            "q" | "q!" | "quit" | "exit" => {
+                self.quit = true;
+                vec![Request::Quit]
+            }
+            "help" | "h" => {
+                self.mode = Mode::Help;
+                Vec::new()
+            }
+            "pause" | "resume" => self.toggle_pause(),
+            other => {
+                self.message = Some(format!(
+                    "unknown command `{}`: try :services :graph :logs :traces :metrics :q",
+                    super::sanitize::sanitize(other)
+                ));
+                Vec::new()
+            }
+        }
+    }
+
+    fn toggle_pause(&mut self) -> Vec<Request> {
+        self.paused = !self.paused;
+        vec![Request::SetPaused(self.paused)]
+    }
+
+    /// Handles one key press.
+    pub fn on_key(&mut self, key: KeyEvent) -> Vec<Request> {
+        if key.kind == KeyEventKind::Release {
+            return Vec::new();
+        }
+        if key.modifiers.contains(KeyModifiers::CONTROL)
+            && matches!(key.code, KeyCode::Char('c' | 'C'))
+        {
+            self.quit = true;
+            return vec![Request::Quit];
+        }
+        match std::mem::replace(&mut self.mode, Mode::Normal) {
+            Mode::Command(mut text) => {
+                match key.code {
+                    KeyCode::Enter => return self.run_command(&text),
+                    KeyCode::Esc => {}
+                    KeyCode::Backspace => {
+                        if text.pop().is_some() {
+                            self.mode = Mode::Command(text);
+                        }
+                    }
+                    KeyCode::Char(c) => {
+                        text.push(c);
+                        self.mode = Mode::Command(text);
+                    }
+                    _ => self.mode = Mode::Command(text),
+                }
+                Vec::new()
+            }
+            Mode::Filter(mut text) => {
+                match key.code {
+                    KeyCode::Enter => match Filter::parse(&text) {
+                        Ok(filter) => {
+                            self.filter = filter;
+                            self.trace_cursor = 0;
+                            self.log_scroll = 0;
+                            if self.view == View::Services {
+                                self.move_service(0);
+                            }
+                        }
+                        Err(message) => self.message = Some(message),
+                    },
+                    KeyCode::Esc => {}
+                    KeyCode::Backspace => {
+                        text.pop();
+                        self.mode = Mode::Filter(text);
+                    }
+                    KeyCode::Char(c) => {
+                        text.push(c);
+                        self.mode = Mode::Filter(text);
+                    }
+                    _ => self.mode = Mode::Filter(text),
+                }
+                Vec::new()
+            }
+            Mode::Help => {
+                if !matches!(key.code, KeyCode::Esc | KeyCode::Char('?' | 'q')) {
+                    self.mode = Mode::Help;
+                }
+                Vec::new()
+            }
+            Mode::Normal => self.normal_key(key),
+        }
+    }
+
+    fn normal_key(&mut self, key: KeyEvent) -> Vec<Request> {
+        self.message = None;
+        match key.code {
+            KeyCode::Char('q') => {
+                self.quit = true;
+                return vec![Request::Quit];
+            }
+            KeyCode::Char(':') => self.mode = Mode::Command(String::new()),
+            KeyCode::Char('/') => {
+                self.mode = Mode::Filter(
+                    self.filter
+                        .as_ref()
+                        .map(|f| f.text.clone())
+                        .unwrap_or_default(),
+                );
+            }
+            KeyCode::Char('?') => self.mode = Mode::Help,
+            KeyCode::Char('p') => return self.toggle_pause(),
+            KeyCode::Tab => self.cycle(true),
+            KeyCode::BackTab => self.cycle(false),
+            KeyCode::Esc => self.escape(),
+            KeyCode::Enter => self.enter(),
+            KeyCode::Up | KeyCode::Char('k') => self.move_cursor(-1),
+            KeyCode::Down | KeyCode::Char('j') => self.move_cursor(1),
+            KeyCode::Left | KeyCode::Char('h') => self.move_cursor(-1),
+            KeyCode::Right | KeyCode::Char('l') => self.move_cursor(1),
+            KeyCode::PageUp => self.move_cursor(-10),
+            KeyCode::PageDown => self.move_cursor(10),
+            KeyCode::Home | KeyCode::Char('g') => self.move_cursor(-10_000),
+            KeyCode::End | KeyCode::Char('G') => self.move_cursor(10_000),
+            KeyCode::Char(c @ '1'..='8') => {
+                let index = usize::from(c as u8 - b'1');
+                if let Some(view) = TABS.get(index) {
+                    self.switch_to(*view);
+                }
+            }
+            _ => {}
+        }
+        Vec::new()
+    }
+}
+
+/// Help text of a view: `(key, what it does)` pairs.
+#[must_use]
+pub fn help_for(view: View) -> Vec<(&'static str, &'static str)> {
+    let mut rows = vec![
+        (
+            ":",
+            "command palette: :services :graph :logs :traces :metrics :q",
+        ),
+        (
+            "/",
+            "filter by regex (case-insensitive); !regex hides matches",
+        ),
+        ("Tab / S-Tab", "next / previous view (1-8 jump)"),
+        ("Esc", "close, clear filter, or go back"),
+        ("p", "pause / resume (freezes the screen)"),
+        ("q, Ctrl-C", "quit"),
+    ];
+    let specific: &[(&str, &str)] = match view {
+        View::Services => &[
+            ("↑↓ / jk", "select a service"),
+            ("Enter", "graph with the service's explanation"),
+        ],
+        View::Graph => &[
+            ("↑↓←→ / hjkl", "select the previous / next service"),
+            ("Enter", "logs of the selected service"),
+        ],
+        View::Logs => &[("↑↓ / jk", "scroll"), ("g / G", "oldest / newest")],
+        View::Traces => &[
+            ("↑↓ / jk", "select a trace"),
+            ("Enter", "waterfall of the trace (Esc closes)"),
+        ],
+        View::Metrics => &[("↑↓ / jk", "select the service")],
+        View::Incidents | View::Chat | View::Experiments => &[],
+    };
+    rows.extend_from_slice(specific);
+    rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::live::{Phase, Snapshot, SourceStatus};
+    use crate::model::Timestamp;
+
+    pub(crate) fn key(code: KeyCode) -> KeyEvent {
+        KeyEvent::new(code, KeyModifiers::NONE)
+    }
+
+    fn typed(app: &mut App, text: &str) -> Vec<Request> {
+        let mut requests = Vec::new();
+        for c in text.chars() {
+            requests.extend(app.on_key(key(KeyCode::Char(c))));
+        }
+        requests.extend(app.on_key(key(KeyCode::Enter)));
+        requests
+    }
+
+    fn app_with(names: &[&str]) -> App {
+        let mut app = App::new();
+        let source = SourceStatus {
+            label: "sim: test".to_owned(),
+            phase: Phase::Fault,
+            now: Timestamp::from_secs(0),
+            speed: 20.0,
+            paused: false,
+            buffered_logs: 0,
+        };
+        let mut snapshot = Snapshot::empty(source);
+        snapshot.services = names
+            .iter()
+            .map(|n| crate::console::draw::tests::service(n, 0.1))
+            .collect();
+        app.on_live(LiveEvent::Snapshot(Box::new(snapshot)));
+        app
+    }
+
+    #[test]
+    fn the_first_service_is_selected_and_arrows_move() {
+        let mut app = app_with(&["payment", "orders", "front-end"]);
+        assert_eq!(app.selected.as_deref(), Some("payment"));
+        app.on_key(key(KeyCode::Down));
+        app.on_key(key(KeyCode::Char('j')));
+        assert_eq!(app.selected.as_deref(), Some("front-end"));
+        app.on_key(key(KeyCode::Down));
+        assert_eq!(
+            app.selected.as_deref(),
+            Some("front-end"),
+            "stops at the end"
+        );
+        app.on_key(key(KeyCode::Char('k')));
+        assert_eq!(app.selected.as_deref(), Some("orders"));
+    }
+
+    #[test]
+    fn palette_commands_switch_views_and_quit() {
+        let mut app = app_with(&["payment"]);
+        app.on_key(key(KeyCode::Char(':')));
+        assert_eq!(app.mode, Mode::Command(String::new()));
+        assert!(typed(&mut app, "graph").is_empty());
+        assert_eq!(app.view, View::Graph);
+        app.on_key(key(KeyCode::Char(':')));
+        typed(&mut app, "nonsense");
+        assert_eq!(app.view, View::Graph);
+        assert!(
+            app.message
+                .as_deref()
+                .is_some_and(|m| m.contains("unknown command"))
+        );
+        app.on_key(key(KeyCode::Char(':')));
+        assert_eq!(typed(&mut app, "q"), vec![Request::Quit]);
+        assert!(app.quit);
+    }
+
+    #[test]
+    fn escape_goes_back_and_tab_cycles() {
+        let mut app = app_with(&["payment"]);
+        app.on_key(key(KeyCode::Enter));
+        assert_eq!(app.view, View::Graph);
+        app.on_key(key(KeyCode::Tab));
+        assert_eq!(app.view, View::Logs);
+        app.on_key(key(KeyCode::Esc));
+        assert_eq!(app.view, View::Graph);
+        app.on_key(key(KeyCode::Esc));
+        assert_eq!(app.view, View::Services);
+        app.on_key(key(KeyCode::BackTab));
+        assert_eq!(app.view, View::Experiments);
+    }
+
+    #[test]
+    fn filters_keep_or_hide_matches_and_reject_bad_regexes() {
+        let mut app = app_with(&["payment", "orders", "orders-db"]);
+        app.on_key(key(KeyCode::Char('/')));
+        typed(&mut app, "^orders");
+        let names: Vec<&str> = app
+            .visible_services()
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect();
+        assert_eq!(names, vec!["orders", "orders-db"]);
+        assert_eq!(
+            app.selected.as_deref(),
+            Some("orders"),
+            "selection follows the filter"
+        );
+        app.on_key(key(KeyCode::Char('/')));
+        for _ in 0.."^orders".len() {
+            app.on_key(key(KeyCode::Backspace));
+        }
+        typed(&mut app, "!db$");
+        let names: Vec<&str> = app
+            .visible_services()
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect();
+        assert_eq!(names, vec!["payment", "orders"]);
+        app.on_key(key(KeyCode::Char('/')));
+        typed(&mut app, "(");
+        assert!(
+            app.message
+                .as_deref()
+                .is_some_and(|m| m.starts_with("bad filter"))
+        );
+        assert_eq!(
+            app.filter.as_ref().map(|f| f.text.as_str()),
+            Some("!db$"),
+            "kept"
+        );
+        app.on_key(key(KeyCode::Esc));
+        assert!(app.filter.is_none(), "Esc clears the filter first");
+        assert_eq!(app.view, View::Services);
+    }
+
+    #[test]
+    fn pause_freezes_snapshots_and_asks_the_source_to_pause() {
+        let mut app = app_with(&["payment"]);
+        assert_eq!(
+            app.on_key(key(KeyCode::Char('p'))),
+            vec![Request::SetPaused(true)]
+        );
+        let mut other = app_with(&["other"]).snapshot.expect("snapshot");
+        other.verdict = "new".to_owned();
+        app.on_live(LiveEvent::Snapshot(Box::new(other.clone())));
+        assert_ne!(
+            app.snapshot.as_ref().map(|s| s.verdict.as_str()),
+            Some("new")
+        );
+        assert_eq!(
+            app.on_key(key(KeyCode::Char('p'))),
+            vec![Request::SetPaused(false)]
+        );
+        app.on_live(LiveEvent::Snapshot(Box::new(other)));
+        assert_eq!(
+            app.snapshot.as_ref().map(|s| s.verdict.as_str()),
+            Some("new")
+        );
+        assert_eq!(
+            app.selected.as_deref(),
+            Some("other"),
+            "a vanished selection moves"
+        );
+    }
+
+    #[test]
+    fn help_opens_and_closes_and_ctrl_c_always_quits() {
+        let mut app = app_with(&["payment"]);
+        app.on_key(key(KeyCode::Char('?')));
+        assert_eq!(app.mode, Mode::Help);
+        app.on_key(key(KeyCode::Char('x')));
+        assert_eq!(app.mode, Mode::Help);
+        app.on_key(key(KeyCode::Esc));
+        assert_eq!(app.mode, Mode::Normal);
+        app.on_key(key(KeyCode::Char(':')));
+        let requests = app.on_key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
+        assert_eq!(requests, vec![Request::Quit]);
+    }
+}

@@ -1,0 +1,169 @@
+//! Bounded buffers of live telemetry: a ring of items with a fixed capacity, and metric series
+//! trimmed to a time horizon. Memory stays bounded however long the console runs.
+
+use crate::model::{Labels, Sample, Series, Timestamp};
+use std::collections::{BTreeMap, VecDeque};
+use std::time::Duration;
+
+/// A first-in first-out buffer that drops the oldest item beyond `capacity`.
+#[derive(Debug, Clone)]
+pub struct Ring<T> {
+    items: VecDeque<T>,
+    capacity: usize,
+}
+
+impl<T> Ring<T> {
+    /// An empty ring holding at most `capacity` items (at least one).
+    #[must_use]
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            items: VecDeque::new(),
+            capacity: capacity.max(1),
+        }
+    }
+
+    /// Appends, dropping the oldest items when full.
+    pub fn push(&mut self, item: T) {
+        while self.items.len() >= self.capacity {
+            self.items.pop_front();
+        }
+        self.items.push_back(item);
+    }
+
+    /// Appends every item.
+    pub fn extend(&mut self, items: impl IntoIterator<Item = T>) {
+        for item in items {
+            self.push(item);
+        }
+    }
+
+    /// Number of items held.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Whether it holds nothing.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// Items, oldest first.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &T> {
+        self.items.iter()
+    }
+
+    /// The capacity.
+    #[must_use]
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+}
+
+/// Metric series keyed by their labels, each trimmed to samples newer than a horizon.
+#[derive(Debug, Clone, Default)]
+pub struct SeriesBuffer {
+    series: BTreeMap<Labels, VecDeque<Sample>>,
+    horizon: Duration,
+}
+
+impl SeriesBuffer {
+    /// An empty buffer keeping `horizon` of history.
+    #[must_use]
+    pub fn new(horizon: Duration) -> Self {
+        Self {
+            series: BTreeMap::new(),
+            horizon,
+        }
+    }
+
+    /// Appends the samples of one scrape and forgets what is older than the horizon.
+    pub fn append(&mut self, scraped: Vec<Series>, now: Timestamp) {
+        for one in scraped {
+            self.series
+                .entry(one.labels)
+                .or_default()
+                .extend(one.samples);
+        }
+        let oldest = now.minus(self.horizon);
+        for samples in self.series.values_mut() {
+            while samples.front().is_some_and(|s| s.timestamp < oldest) {
+                samples.pop_front();
+            }
+        }
+        self.series.retain(|_, samples| !samples.is_empty());
+    }
+
+    /// Every series restricted to samples at or after `from`.
+    #[must_use]
+    pub fn since(&self, from: Timestamp) -> Vec<Series> {
+        self.series
+            .iter()
+            .filter_map(|(labels, samples)| {
+                let kept: Vec<Sample> = samples
+                    .iter()
+                    .filter(|s| s.timestamp >= from)
+                    .copied()
+                    .collect();
+                (!kept.is_empty()).then(|| Series {
+                    labels: labels.clone(),
+                    samples: kept,
+                })
+            })
+            .collect()
+    }
+
+    /// Number of series held.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.series.len()
+    }
+
+    /// Whether it holds nothing.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.series.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_ring_keeps_the_newest_items() {
+        let mut ring = Ring::new(3);
+        ring.extend(1..=5);
+        assert_eq!(ring.iter().copied().collect::<Vec<_>>(), vec![3, 4, 5]);
+        assert_eq!(ring.len(), 3);
+    }
+
+    #[test]
+    fn series_are_trimmed_to_the_horizon() {
+        let mut buffer = SeriesBuffer::new(Duration::from_secs(30));
+        let labels: Labels = [("__name__".to_owned(), "up".to_owned())].into();
+        for t in [0, 15, 30, 45, 60] {
+            buffer.append(
+                vec![Series {
+                    labels: labels.clone(),
+                    samples: vec![Sample {
+                        timestamp: Timestamp::from_secs(t),
+                        value: 1.0,
+                    }],
+                }],
+                Timestamp::from_secs(t),
+            );
+        }
+        let all = buffer.since(Timestamp::from_secs(0));
+        let times: Vec<i64> = all[0].samples.iter().map(|s| s.timestamp.0).collect();
+        assert_eq!(
+            times,
+            vec![30, 45, 60]
+                .into_iter()
+                .map(|t| Timestamp::from_secs(t).0)
+                .collect::<Vec<_>>()
+        );
+        assert_eq!(buffer.since(Timestamp::from_secs(50))[0].samples.len(), 1);
+    }
+}

@@ -1,0 +1,564 @@
+//! The engine threads: one steps the simulation against the wall clock and buffers its
+//! telemetry, one analyses. The console holds a [`LiveHandle`] and drains its channel.
+
+use super::buffers::{Ring, SeriesBuffer};
+use super::snapshot::{AnalysisJob, build_snapshot};
+use super::{LiveError, LiveEvent, Phase, SourceStatus};
+use crate::analysis::AnalysisConfig;
+use crate::model::{Dataset, LogRecord, Span, TimeRange, Timestamp};
+use crate::rca::LinkStrengths;
+use crate::scenario::Scenario;
+use crate::sim::run::{SCRAPE_INTERVAL, config_for, scrape_series};
+use crate::sim::{Emitted, Simulation};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, Sender, SyncSender, TrySendError};
+use std::sync::{Arc, mpsc};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// Settings of the live simulation.
+#[derive(Debug, Clone)]
+pub struct SimSettings {
+    /// Scenarios to play, in order (cycled).
+    pub scenarios: Vec<Scenario>,
+    /// Simulated seconds per wall second.
+    pub speed: f64,
+    /// Shorten each scenario to these baseline/fault/recovery lengths (`None`: as written).
+    pub phases: Option<(Duration, Duration, Duration)>,
+    /// Seed of the first scenario (the n-th uses seed + n).
+    pub seed: u64,
+    /// Run an analysis every this much simulated time.
+    pub analysis_every: Duration,
+    /// The first part of each scenario learned as normal.
+    pub analysis_baseline: Duration,
+    /// At most this much data after the baseline is analysed (sliding window).
+    pub max_window: Duration,
+    /// The detectors' window: the analysed range is whole multiples of it.
+    pub window_step: Duration,
+    /// Log lines buffered.
+    pub max_log_lines: usize,
+    /// Spans buffered.
+    pub max_spans: usize,
+    /// Previous P(outage) values kept per service.
+    pub history_len: usize,
+}
+
+impl SimSettings {
+    /// Defaults: 20× speed, phases 3/4/2 minutes, analysis every 15 s simulated on the last
+    /// 12 minutes, 100k log lines.
+    #[must_use]
+    pub fn new(scenarios: Vec<Scenario>) -> Self {
+        Self {
+            scenarios,
+            speed: 20.0,
+            phases: Some((
+                Duration::from_secs(180),
+                Duration::from_secs(240),
+                Duration::from_secs(120),
+            )),
+            seed: 1,
+            analysis_every: Duration::from_secs(15),
+            analysis_baseline: Duration::from_secs(150),
+            max_window: Duration::from_secs(600),
+            window_step: Duration::from_secs(60),
+            max_log_lines: 100_000,
+            max_spans: 200_000,
+            history_len: 60,
+        }
+    }
+}
+
+/// The console's end of the engine: events to drain, and pause/stop controls.
+pub struct LiveHandle {
+    /// Status and snapshots, newest last.
+    pub events: Receiver<LiveEvent>,
+    paused: Arc<AtomicBool>,
+    stop: Arc<AtomicBool>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl LiveHandle {
+    /// Pauses or resumes the source (simulated time stands still while paused).
+    pub fn set_paused(&self, paused: bool) {
+        self.paused.store(paused, Ordering::Relaxed);
+    }
+
+    /// Stops the threads and waits for them.
+    pub fn stop(mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        for thread in self.threads.drain(..) {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for LiveHandle {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Analyses `dataset` once in a thread and publishes the snapshot.
+///
+/// # Errors
+/// When the thread cannot start.
+pub fn start_offline(
+    dataset: Dataset,
+    label: String,
+    config: AnalysisConfig,
+) -> Result<LiveHandle, LiveError> {
+    let (sender, events) = mpsc::channel();
+    let stop = Arc::new(AtomicBool::new(false));
+    let thread = std::thread::Builder::new()
+        .name("baynet-offline".to_owned())
+        .spawn(move || {
+            let now = crate::analysis::data_range(&dataset.spans, &dataset.series)
+                .map_or(Timestamp(0), |r| r.end);
+            let mut logs: BTreeMap<String, Vec<LogRecord>> = BTreeMap::new();
+            for record in dataset.logs.iter().rev() {
+                let list = logs.entry(record.service.clone()).or_default();
+                if list.len() < super::snapshot::LOG_LINES_PER_SERVICE {
+                    list.push(record.clone());
+                }
+            }
+            for list in logs.values_mut() {
+                list.sort_by_key(|r| r.timestamp);
+            }
+            let source = SourceStatus {
+                label,
+                phase: Phase::Offline,
+                now,
+                speed: 0.0,
+                paused: false,
+                buffered_logs: dataset.logs.len(),
+            };
+            let _ = sender.send(LiveEvent::Status(source.clone()));
+            let job = AnalysisJob {
+                source,
+                spans: dataset.spans,
+                series: dataset.series,
+                logs,
+                graph: dataset.graph,
+                baseline: None,
+                window: None,
+                not_yet: None,
+            };
+            let snapshot =
+                build_snapshot(&job, &config, LinkStrengths::new(), &mut BTreeMap::new(), 1);
+            let _ = sender.send(LiveEvent::Snapshot(Box::new(snapshot)));
+        })?;
+    Ok(LiveHandle {
+        events,
+        paused: Arc::new(AtomicBool::new(false)),
+        stop,
+        threads: vec![thread],
+    })
+}
+
+/// The simulation of the current scenario and where it stands.
+struct Current {
+    simulation: Simulation,
+    name: String,
+    started: Timestamp,
+    next_scrape: Timestamp,
+}
+
+fn begin(settings: &SimSettings, index: usize, start: Timestamp) -> Result<Current, LiveError> {
+    let scenario = settings
+        .scenarios
+        .get(index % settings.scenarios.len().max(1))
+        .ok_or_else(|| LiveError::Scenario("the scenario list is empty".to_owned()))?;
+    let mut config = config_for(scenario, settings.seed.wrapping_add(index as u64));
+    if let Some((baseline, fault, recovery)) = settings.phases {
+        config.baseline = baseline;
+        config.fault_duration = fault;
+        config.recovery = recovery;
+    }
+    config.start = start;
+    let simulation = Simulation::new(config).map_err(LiveError::Simulation)?;
+    Ok(Current {
+        started: simulation.now(),
+        next_scrape: simulation.now(),
+        name: scenario.name.clone(),
+        simulation,
+    })
+}
+
+fn phase_of(simulation: &Simulation) -> Phase {
+    match simulation.fault_window() {
+        Some((start, _)) if simulation.now() < start => Phase::Baseline,
+        Some((_, end)) if simulation.now() < end => Phase::Fault,
+        Some(_) => Phase::Recovery,
+        None => Phase::Baseline,
+    }
+}
+
+/// Starts the simulation and analysis threads.
+///
+/// # Errors
+/// When the settings are out of range, the first scenario cannot start, or a thread cannot.
+pub fn start_simulation(
+    settings: SimSettings,
+    config: AnalysisConfig,
+) -> Result<LiveHandle, LiveError> {
+    if !(settings.speed.is_finite() && settings.speed > 0.0 && settings.speed <= 10_000.0) {
+        return Err(LiveError::Setting(
+            "--speed must be between 0 and 10000 simulated seconds per second".to_owned(),
+        ));
+    }
+    let first = begin(&settings, 0, crate::sim::SimConfig::default().start)?;
+    let (sender, events) = mpsc::channel();
+    let (job_sender, job_receiver) = mpsc::sync_channel::<AnalysisJob>(1);
+    let paused = Arc::new(AtomicBool::new(false));
+    let stop = Arc::new(AtomicBool::new(false));
+    let history_len = settings.history_len;
+    let worker_sender = sender.clone();
+    let worker_stop = Arc::clone(&stop);
+    let worker = std::thread::Builder::new()
+        .name("baynet-analysis".to_owned())
+        .spawn(move || {
+            analysis_worker(
+                &job_receiver,
+                &worker_sender,
+                &config,
+                history_len,
+                &worker_stop,
+            )
+        })?;
+    let engine_paused = Arc::clone(&paused);
+    let engine_stop = Arc::clone(&stop);
+    let engine = std::thread::Builder::new()
+        .name("baynet-sim".to_owned())
+        .spawn(move || {
+            if let Err(error) = simulate(
+                settings,
+                first,
+                &sender,
+                &job_sender,
+                &engine_paused,
+                &engine_stop,
+            ) {
+                let _ = sender.send(LiveEvent::Failed(error.to_string()));
+            }
+        })?;
+    Ok(LiveHandle {
+        events,
+        paused,
+        stop,
+        threads: vec![engine, worker],
+    })
+}
+
+fn analysis_worker(
+    jobs: &Receiver<AnalysisJob>,
+    sender: &Sender<LiveEvent>,
+    config: &AnalysisConfig,
+    history_len: usize,
+    stop: &AtomicBool,
+) {
+    let mut history = BTreeMap::new();
+    while !stop.load(Ordering::Relaxed) {
+        let Ok(job) = jobs.recv_timeout(Duration::from_millis(100)) else {
+            continue;
+        };
+        let snapshot = build_snapshot(
+            &job,
+            config,
+            LinkStrengths::new(),
+            &mut history,
+            history_len,
+        );
+        if sender
+            .send(LiveEvent::Snapshot(Box::new(snapshot)))
+            .is_err()
+        {
+            return;
+        }
+    }
+}
+
+struct Buffers {
+    logs: Ring<LogRecord>,
+    spans: Ring<Span>,
+    series: SeriesBuffer,
+}
+
+fn simulate(
+    settings: SimSettings,
+    mut current: Current,
+    sender: &Sender<LiveEvent>,
+    jobs: &SyncSender<AnalysisJob>,
+    paused: &AtomicBool,
+    stop: &AtomicBool,
+) -> Result<(), LiveError> {
+    let horizon = settings.analysis_baseline + settings.max_window + Duration::from_secs(60);
+    let mut buffers = Buffers {
+        logs: Ring::new(settings.max_log_lines),
+        spans: Ring::new(settings.max_spans),
+        series: SeriesBuffer::new(horizon),
+    };
+    let mut emitted = Emitted::default();
+    let mut index = 0usize;
+    let mut wall_origin = Instant::now();
+    let mut sim_origin = current.simulation.now();
+    let mut next_analysis = current.started.plus(settings.analysis_every);
+    let mut last_status = Instant::now()
+        .checked_sub(Duration::from_secs(1))
+        .unwrap_or_else(Instant::now);
+    let mut was_paused = false;
+    while !stop.load(Ordering::Relaxed) {
+        let is_paused = paused.load(Ordering::Relaxed);
+        if is_paused != was_paused || last_status.elapsed() >= Duration::from_millis(200) {
+            last_status = Instant::now();
+            let status = status(&settings, &current, &buffers, is_paused);
+            if sender.send(LiveEvent::Status(status)).is_err() {
+                return Ok(());
+            }
+        }
+        if is_paused {
+            was_paused = true;
+            std::thread::sleep(Duration::from_millis(30));
+            continue;
+        }
+        if was_paused {
+            was_paused = false;
+            wall_origin = Instant::now();
+            sim_origin = current.simulation.now();
+        }
+        let target = sim_origin.plus(wall_origin.elapsed().mul_f64(settings.speed));
+        let mut steps = 0;
+        while current.simulation.now() < target && steps < 120 {
+            let now = current.simulation.now();
+            if now >= current.next_scrape {
+                buffers
+                    .series
+                    .append(scrape_series(&current.simulation, now), now);
+                current.next_scrape = current.next_scrape.plus(SCRAPE_INTERVAL);
+            }
+            current.simulation.step(&mut emitted);
+            buffers.logs.extend(emitted.logs.drain(..));
+            buffers.spans.extend(emitted.spans.drain(..));
+            steps += 1;
+            if current.simulation.now() >= current.simulation.end() {
+                index += 1;
+                current = begin(&settings, index, current.simulation.now())?;
+                next_analysis = current.started.plus(settings.analysis_every);
+            }
+            if current.simulation.now() >= next_analysis {
+                next_analysis = current.simulation.now().plus(settings.analysis_every);
+                let job = job_of(&settings, &current, &buffers);
+                match jobs.try_send(job) {
+                    Ok(()) | Err(TrySendError::Full(_)) => {}
+                    Err(TrySendError::Disconnected(_)) => return Ok(()),
+                }
+            }
+        }
+        if steps < 120 {
+            std::thread::sleep(Duration::from_millis(20));
+        } else if current.simulation.now() < target {
+            // Falling behind: the source cannot keep up with --speed; re-anchor instead of
+            // accumulating an ever-growing debt.
+            wall_origin = Instant::now();
+            sim_origin = current.simulation.now();
+        }
+    }
+    Ok(())
+}
+
+fn status(
+    settings: &SimSettings,
+    current: &Current,
+    buffers: &Buffers,
+    paused: bool,
+) -> SourceStatus {
+    SourceStatus {
+        label: format!("sim: {}", current.name),
+        phase: phase_of(&current.simulation),
+        now: current.simulation.now(),
+        speed: settings.speed,
+        paused,
+        buffered_logs: buffers.logs.len(),
+    }
+}
+
+/// The analysed range: whole detector windows only (a partial last window reads as a traffic
+/// drop), at most `max_window` long, starting on the grid that begins at `baseline_end`; `None`
+/// until two whole windows exist.
+fn aligned_window(
+    baseline_end: Timestamp,
+    now: Timestamp,
+    max_window: Duration,
+    step: Duration,
+) -> Option<TimeRange> {
+    let step_ns = i64::try_from(step.as_nanos()).ok().filter(|&n| n > 0)?;
+    let max_steps = i64::try_from(max_window.as_nanos()).ok()? / step_ns;
+    let whole = (now.0 - baseline_end.0).div_euclid(step_ns);
+    if whole < 2 {
+        return None;
+    }
+    let skipped = (whole - max_steps.max(2)).max(0);
+    let start = Timestamp(baseline_end.0 + skipped * step_ns);
+    let end = Timestamp(baseline_end.0 + whole * step_ns);
+    TimeRange::new(start, end)
+}
+
+fn job_of(settings: &SimSettings, current: &Current, buffers: &Buffers) -> AnalysisJob {
+    let now = current.simulation.now();
+    let baseline_end = current.started.plus(settings.analysis_baseline);
+    let baseline = TimeRange::new(current.started, baseline_end.min(now));
+    let window = aligned_window(baseline_end, now, settings.max_window, settings.window_step);
+    let from = current.started;
+    let spans: Vec<Span> = buffers
+        .spans
+        .iter()
+        .filter(|s| s.start >= from)
+        .cloned()
+        .collect();
+    let mut logs: BTreeMap<String, Vec<LogRecord>> = BTreeMap::new();
+    for record in buffers.logs.iter().rev() {
+        if record.timestamp < from {
+            break;
+        }
+        let list = logs.entry(record.service.clone()).or_default();
+        if list.len() < super::snapshot::LOG_LINES_PER_SERVICE {
+            list.push(record.clone());
+        }
+    }
+    for list in logs.values_mut() {
+        list.reverse();
+    }
+    AnalysisJob {
+        source: status(settings, current, buffers, false),
+        spans,
+        series: buffers.series.since(from),
+        logs,
+        graph: Some(crate::sim::topology::service_graph()),
+        baseline: baseline.filter(|_| window.is_some()),
+        not_yet: window.is_none().then(|| {
+            format!(
+                "learning normal behaviour: the first {} of each scenario are the baseline",
+                crate::model::time::format_duration(settings.analysis_baseline)
+            )
+        }),
+        window,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rca::Band;
+
+    fn payment() -> Scenario {
+        crate::scenario::resolve("06").expect("scenario 06")
+    }
+
+    fn wait_for(
+        handle: &LiveHandle,
+        limit: Duration,
+        mut done: impl FnMut(&Snapshot) -> bool,
+    ) -> Option<Snapshot> {
+        let started = Instant::now();
+        while started.elapsed() < limit {
+            match handle.events.recv_timeout(Duration::from_millis(200)) {
+                Ok(LiveEvent::Snapshot(snapshot)) if done(&snapshot) => return Some(*snapshot),
+                Ok(LiveEvent::Failed(message)) => panic!("source failed: {message}"),
+                _ => {}
+            }
+        }
+        None
+    }
+
+    use super::super::Snapshot;
+
+    #[test]
+    fn the_live_simulation_turns_the_failed_service_red() {
+        let mut settings = SimSettings::new(vec![payment()]);
+        settings.speed = 300.0;
+        let handle = start_simulation(settings, AnalysisConfig::default()).expect("starts");
+        let red = wait_for(&handle, Duration::from_secs(25), |s| {
+            s.services.first().is_some_and(|top| top.band == Band::Red)
+        })
+        .expect("a red service within 25 s");
+        let top = &red.services[0];
+        assert_eq!(top.name, "payment", "{:?}", red.verdict);
+        assert!(red.source.label.contains("payment-pod-failure-one"));
+        let window = red.window.expect("window");
+        let baseline = red.baseline.expect("baseline");
+        assert!(baseline.end <= window.start, "{baseline:?} {window:?}");
+        assert!(window.duration() <= Duration::from_secs(600));
+        assert!(red.services.iter().any(|s| !s.logs.is_empty()));
+        assert!(red.services.iter().any(|s| !s.golden.is_empty()));
+        assert!(!top.sparkline.is_empty());
+        handle.set_paused(true);
+        std::thread::sleep(Duration::from_millis(300));
+        let paused_at = loop {
+            match handle.events.recv_timeout(Duration::from_secs(2)) {
+                Ok(LiveEvent::Status(status)) if status.paused => break status.now,
+                Ok(_) => {}
+                Err(error) => panic!("no status: {error}"),
+            }
+        };
+        std::thread::sleep(Duration::from_millis(300));
+        let still = loop {
+            if let Ok(LiveEvent::Status(status)) =
+                handle.events.recv_timeout(Duration::from_secs(2))
+            {
+                break status.now;
+            }
+        };
+        assert_eq!(paused_at, still, "simulated time stands still while paused");
+        handle.stop();
+    }
+
+    #[test]
+    fn the_window_is_whole_detector_windows_after_the_baseline() {
+        let step = Duration::from_secs(60);
+        let max = Duration::from_secs(600);
+        let base = Timestamp::from_secs(1000);
+        assert_eq!(
+            aligned_window(base, Timestamp::from_secs(1119), max, step),
+            None
+        );
+        let w = aligned_window(base, Timestamp::from_secs(1150), max, step).expect("window");
+        assert_eq!((w.start, w.end), (base, Timestamp::from_secs(1120)));
+        let w = aligned_window(base, Timestamp::from_secs(1000 + 1234), max, step).expect("window");
+        assert_eq!(w.end, Timestamp::from_secs(1000 + 1200));
+        assert_eq!(w.duration(), max);
+        assert_eq!((w.start.0 - base.0) % 60_000_000_000, 0);
+    }
+
+    #[test]
+    fn offline_data_is_analysed_once() {
+        let scenario = payment();
+        let mut config = crate::sim::run::config_for(&scenario, 3);
+        config.baseline = Duration::from_secs(300);
+        config.fault_duration = Duration::from_secs(300);
+        config.recovery = Duration::from_secs(60);
+        let dataset = crate::sim::run::run(config).expect("simulation");
+        let handle = start_offline(dataset, "input: test".to_owned(), AnalysisConfig::default())
+            .expect("starts");
+        let snapshot = wait_for(&handle, Duration::from_secs(20), |_| true).expect("a snapshot");
+        assert!(snapshot.is_offline());
+        assert_eq!(snapshot.problem, None);
+        let top = &snapshot.services[0];
+        assert_eq!(top.name, "payment");
+        assert!(
+            top.traces.iter().any(|t| t.error),
+            "error traces of payment"
+        );
+        assert!(
+            top.traces
+                .iter()
+                .all(|t| !t.spans.is_empty() && t.spans[0].depth == 0)
+        );
+        assert!(
+            snapshot
+                .services
+                .iter()
+                .any(|s| s.logs.iter().any(|l| l.flagged))
+        );
+        handle.stop();
+    }
+}

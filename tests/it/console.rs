@@ -1,0 +1,153 @@
+//! The real console in a real terminal (tmux): waits until a service turns red, selects it,
+//! opens the graph, quits with `q`, and checks that the process exited and the terminal was
+//! restored (main screen back, canonical mode on). Skips loudly without tmux unless
+//! BAYNET_REQUIRE_TMUX=1.
+
+use crate::support::{poll, require_program};
+use std::process::Command;
+use std::time::Duration;
+
+struct Session(String);
+
+impl Session {
+    fn tmux(&self, args: &[&str]) -> String {
+        let output = Command::new("tmux").args(args).output().expect("tmux runs");
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    fn capture(&self) -> String {
+        self.tmux(&["capture-pane", "-p", "-t", &self.0])
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        for key in keys {
+            self.tmux(&["send-keys", "-t", &self.0, key]);
+            std::thread::sleep(Duration::from_millis(60));
+        }
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["kill-session", "-t", &self.0])
+            .output();
+    }
+}
+
+/// The service name and percentage of the first red row of the Services table.
+fn red_service(screen: &str) -> Option<(String, u32)> {
+    screen.lines().find_map(|line| {
+        let row = line.trim_start_matches('│').trim_start_matches(['▶', ' ']);
+        let mut words = row.split_whitespace();
+        let name = words.next()?;
+        let percent = words.next()?.strip_suffix('%')?.parse::<u32>().ok()?;
+        (words.next()? == "RED" && percent >= 46).then(|| (name.to_owned(), percent))
+    })
+}
+
+fn selected_service(screen: &str) -> Option<String> {
+    screen.lines().find_map(|line| {
+        let row = line.trim_start_matches('│').strip_prefix('▶')?;
+        row.split_whitespace().next().map(str::to_owned)
+    })
+}
+
+fn row_of(screen: &str, name: &str) -> Option<usize> {
+    screen.lines().position(|line| {
+        line.trim_start_matches('│')
+            .trim_start_matches(['▶', ' '])
+            .split_whitespace()
+            .next()
+            == Some(name)
+    })
+}
+
+#[test]
+fn the_console_shows_a_red_service_in_the_graph_and_quits_cleanly() {
+    if !require_program("tmux", "BAYNET_REQUIRE_TMUX") {
+        return;
+    }
+    let session = Session(format!("baynet-it-{}", std::process::id()));
+    let binary = env!("CARGO_BIN_EXE_baynet");
+    let script = format!(
+        "'{binary}' console --speed 60 --scenario 06; echo EXITED:$?; stty -a | tr ' ;' '\\n\\n' | grep -x -- '-\\?icanon'; sleep 60"
+    );
+    let started = Command::new("tmux")
+        .args([
+            "new-session",
+            "-d",
+            "-s",
+            &session.0,
+            "-x",
+            "120",
+            "-y",
+            "40",
+            &script,
+        ])
+        .status()
+        .expect("tmux starts");
+    assert!(started.success());
+
+    let red = poll(Duration::from_secs(90), Duration::from_millis(300), || {
+        red_service(&session.capture())
+    });
+    let Some((name, percent)) = red else {
+        panic!("no red service within 90 s:\n{}", session.capture());
+    };
+    assert!(percent >= 46);
+    session.keys(&["p"]); // freeze, so the ranking holds still while we move
+    std::thread::sleep(Duration::from_millis(300));
+    let moved = poll(Duration::from_secs(10), Duration::from_millis(200), || {
+        let screen = session.capture();
+        let selected = selected_service(&screen)?;
+        if selected == name {
+            return Some(());
+        }
+        let (from, to) = (row_of(&screen, &selected)?, row_of(&screen, &name)?);
+        let key = if to > from { "j" } else { "k" };
+        session.keys(&vec![key; to.abs_diff(from)]);
+        None
+    });
+    assert!(
+        moved.is_some(),
+        "could not select {name}:\n{}",
+        session.capture()
+    );
+
+    session.keys(&[":", "g", "r", "a", "p", "h", "Enter"]);
+    let graph = poll(Duration::from_secs(10), Duration::from_millis(200), || {
+        let screen = session.capture();
+        (screen.contains("Graph (") && screen.contains(&format!("selected: {name}")))
+            .then_some(screen)
+    });
+    let Some(graph) = graph else {
+        panic!("graph view not shown:\n{}", session.capture());
+    };
+    assert!(
+        graph.contains(&format!("{name} {percent}%")),
+        "node label:\n{graph}"
+    );
+    assert!(graph.contains("RED"), "{graph}");
+    assert!(graph.contains("PAUSED"), "{graph}");
+
+    session.keys(&["q"]);
+    let after = poll(Duration::from_secs(15), Duration::from_millis(200), || {
+        let screen = session.capture();
+        screen.contains("EXITED:").then_some(screen)
+    });
+    let Some(after) = after else {
+        panic!("the console did not exit on q:\n{}", session.capture());
+    };
+    assert!(after.contains("EXITED:0"), "{after}");
+    assert!(
+        !after.contains("1:Services"),
+        "the main screen is back:\n{after}"
+    );
+    assert!(
+        after.lines().any(|l| l.trim() == "icanon"),
+        "canonical mode restored:\n{after}"
+    );
+    let alternate = session.tmux(&["display-message", "-p", "-t", &session.0, "#{alternate_on}"]);
+    assert_eq!(alternate.trim(), "0");
+}
