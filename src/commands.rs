@@ -2,7 +2,9 @@
 
 mod bn;
 mod detect;
+mod embed;
 mod eval;
+mod logs;
 mod sim;
 
 use clap::{Parser, Subcommand};
@@ -24,8 +26,14 @@ enum Command {
     /// Bayesian networks: posterior marginals of a BIF network given evidence.
     #[command(subcommand)]
     Bn(bn::BnCommand),
-    /// Detect anomalies in an offline input directory (traces and metrics).
+    /// Detect anomalies in an offline input directory (logs, traces and metrics).
     Detect(detect::DetectArgs),
+    /// Log tools: Drain templates of a file.
+    #[command(subcommand)]
+    Logs(logs::LogsCommand),
+    /// Sentence embeddings (all-MiniLM-L6-v2) of stdin lines as JSON lines; `--download` fetches
+    /// the model.
+    Embed(embed::EmbedArgs),
     /// Evaluate against the simulator's ground truth.
     #[command(subcommand)]
     Eval(eval::EvalCommand),
@@ -40,6 +48,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Sim(command)) => sim::run(command),
         Some(Command::Bn(command)) => bn::run(command),
         Some(Command::Detect(args)) => detect::run(args),
+        Some(Command::Logs(command)) => logs::run(command),
+        Some(Command::Embed(args)) => embed::run(args),
         Some(Command::Eval(command)) => eval::run(command),
         None => sim::run_default(),
     }

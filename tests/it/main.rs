@@ -3,6 +3,8 @@
 
 mod cli; // exit codes, JSON output and error messages of the binary
 mod detect; // trace and metric detectors against the simulator's ground truth (subset)
+mod embed; // candle embeddings vs sentence-transformers, `baynet embed` (needs the model)
+mod logs; // `baynet logs templates` on small files
 mod prometheus; // a real Prometheus server scrapes `baynet sim serve` and sees sock-shop
 mod scenarios; // every file in scenarios/ parses and carries the fields Baynet relies on
 mod serve; // `baynet serve`: Node Graph API, /metrics, events, auth, SQS against moto
