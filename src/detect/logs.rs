@@ -130,7 +130,7 @@ pub fn detect_logs(
     baseline: TimeRange,
     grid: &WindowGrid,
     config: &LogConfig,
-    embedder: Option<&mut dyn Embed>,
+    embedder: Option<&mut (dyn Embed + '_)>,
 ) -> Result<LogReport, LogError> {
     let step_nanos = grid.step.as_nanos().max(1);
     let n_baseline_windows = usize::try_from(baseline.duration().as_nanos() / step_nanos)
@@ -184,7 +184,7 @@ pub fn detect_logs(
             n_baseline_windows,
             grid.count,
             config,
-            embedder.as_mut().map(|e| -> &mut dyn Embed { &mut **e }),
+            embedder.as_deref_mut(),
         )?;
         let mut family = vec![0.0; grid.count];
         for (w, slot) in family.iter_mut().enumerate() {
@@ -237,7 +237,7 @@ fn score_service(
     n_baseline_windows: usize,
     n_windows: usize,
     config: &LogConfig,
-    embedder: Option<&mut dyn Embed>,
+    embedder: Option<&mut (dyn Embed + '_)>,
 ) -> Result<ComponentScores, LogError> {
     let mut baseline_total = vec![0.0; n_baseline_windows];
     let mut baseline_errors = vec![0.0; n_baseline_windows];

@@ -174,7 +174,7 @@ pub fn evaluate_dataset(
     name: &str,
     dataset: &Dataset,
     config: &EvalConfig,
-    embedder: Option<&mut dyn Embed>,
+    embedder: Option<&mut (dyn Embed + '_)>,
 ) -> Result<RunResult, String> {
     let truth: &GroundTruth = dataset
         .ground_truth
@@ -329,7 +329,7 @@ pub fn evaluate(config: &EvalConfig) -> Result<EvalReport, String> {
 /// When a scenario fails to load or simulate, or the embedder fails.
 pub fn evaluate_with(
     config: &EvalConfig,
-    mut embedder: Option<&mut dyn Embed>,
+    mut embedder: Option<&mut (dyn Embed + '_)>,
 ) -> Result<EvalReport, String> {
     let scenarios = scenario::builtin().map_err(|error| error.to_string())?;
     let mut scenario_runs = Vec::new();
@@ -342,7 +342,7 @@ pub fn evaluate_with(
             &one.name,
             &dataset,
             config,
-            embedder.as_mut().map(|e| -> &mut dyn Embed { &mut **e }),
+            embedder.as_deref_mut(),
         )?);
     }
     let mut random_runs = Vec::new();
@@ -358,7 +358,7 @@ pub fn evaluate_with(
             &format!("random-{seed}"),
             &dataset,
             config,
-            embedder.as_mut().map(|e| -> &mut dyn Embed { &mut **e }),
+            embedder.as_deref_mut(),
         )?);
     }
     let scenarios_meeting_target = scenario_runs

@@ -112,7 +112,10 @@ fn silence_scores_as_a_volume_drop() {
     let volume = &report.components["orders"].volume;
     // Baseline: 60 lines a minute, MAD 0, scale floor max(2, 0.1 × 60) = 6. Window 3 is half
     // silent (z = −5), window 4 silent (z = −10).
-    assert!(volume[0].abs() < 1e-12 && volume[2].abs() < 1e-12, "{volume:?}");
+    assert!(
+        volume[0].abs() < 1e-12 && volume[2].abs() < 1e-12,
+        "{volume:?}"
+    );
     assert!((volume[3] - squash(5.0, 6.0)).abs() < 1e-9, "{volume:?}");
     assert!((volume[4] - squash(10.0, 6.0)).abs() < 1e-9, "{volume:?}");
 }
