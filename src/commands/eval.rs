@@ -18,6 +18,9 @@ pub struct DetectorArgs {
     /// Only scenarios whose name contains this.
     #[arg(long, default_value = "")]
     scenario: String,
+    /// Leave the log family out of the combination (an ablation; its own P/R still print).
+    #[arg(long)]
+    no_logs_in_combined: bool,
     /// Also run the log family's sequence embeddings (needs the all-MiniLM-L6-v2 model; slow).
     #[arg(long)]
     log_embeddings: bool,
@@ -31,6 +34,7 @@ pub fn run(command: EvalCommand) -> anyhow::Result<()> {
     let config = EvalConfig {
         random_seeds: (1000..1000 + args.random).collect(),
         scenario_filter: args.scenario,
+        logs_in_combined: !args.no_logs_in_combined,
         ..EvalConfig::default()
     };
     let mut embedder = if args.log_embeddings {

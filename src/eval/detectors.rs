@@ -28,6 +28,9 @@ pub struct EvalConfig {
     pub detect: DetectConfig,
     /// Log-family settings.
     pub logs: LogConfig,
+    /// Whether the log family takes part in the combination (its own metrics are reported
+    /// either way).
+    pub logs_in_combined: bool,
     /// Baseline length at the start of each run (default 8 min; faults start at 10 min).
     pub baseline: Duration,
     /// Seed of the scenario runs (default 7).
@@ -46,6 +49,7 @@ impl Default for EvalConfig {
         Self {
             detect: DetectConfig::default(),
             logs: LogConfig::default(),
+            logs_in_combined: true,
             baseline: Duration::from_secs(480),
             scenario_seed: 7,
             random_seeds: (1000..1050).collect(),
@@ -200,7 +204,7 @@ pub fn evaluate_dataset(
             series: &dataset.series,
             golden: None,
             changes: &changes,
-            log_scores: Some(&logs.family),
+            log_scores: config.logs_in_combined.then_some(&logs.family),
             baseline,
             window,
         })
@@ -210,6 +214,13 @@ pub fn evaluate_dataset(
         .ok_or_else(|| format!("{name}: bad fault window"))?;
     let threshold = config.detect.threshold;
     let flagged = |kind: &str, w: usize| {
+        if kind == "logs" {
+            return logs
+                .family
+                .scores
+                .values()
+                .any(|scores| scores.get(w).is_some_and(|s| *s >= threshold));
+        }
         report.timeline.scores.values().any(|per_kind| {
             let key = match kind {
                 "logs" => "log",
