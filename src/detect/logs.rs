@@ -13,6 +13,7 @@
 //! Invariants: pure (the embedder is passed in); never panics on any line; the same input and
 //! embedder give the same output.
 
+pub mod attribution;
 pub mod drain;
 pub mod keywords;
 pub mod maia;
@@ -41,18 +42,24 @@ pub struct LogConfig {
     pub maia: MaiaConfig,
     /// DeepLog's g: a next template outside the top g after its context is a miss (9).
     pub top_g: usize,
-    /// Template-count statistic `(c − λ) / √max(λ, 1)` that scores 0.5 (6).
+    /// Template-count statistic `(c − λ) / √(max(λ, 1) + (0.2 λ)²)` that scores 0.5 (6).
     pub novelty_threshold: f64,
     /// Robust z of error-keyword lines per window that scores 0.5 (5).
     pub keyword_threshold: f64,
     /// Robust z of the next-template miss share that scores 0.5 (5).
     pub sequence_threshold: f64,
-    /// Robust z of a drop in line volume that scores 0.5 (6).
+    /// Robust z of a drop in line volume that scores 0.5 (4.5; with the 20 % floor, a 90 %
+    /// drop).
     pub volume_threshold: f64,
     /// Lines a window needs before its sequence-miss share counts (10).
     pub min_lines_for_sequence: usize,
     /// Family score at which an event is raised (0.5).
     pub event_threshold: f64,
+    /// Share of a window's error lines that must name one other service for the errors to be
+    /// counted at that service (0.5).
+    pub blame_share: f64,
+    /// Weight the logging service keeps when its errors are counted elsewhere (0.5).
+    pub propagated_weight: f64,
 }
 
 impl Default for LogConfig {
@@ -64,9 +71,11 @@ impl Default for LogConfig {
             novelty_threshold: 6.0,
             keyword_threshold: 5.0,
             sequence_threshold: 5.0,
-            volume_threshold: 6.0,
+            volume_threshold: 4.5,
             min_lines_for_sequence: 10,
             event_threshold: 0.5,
+            blame_share: 0.5,
+            propagated_weight: 0.5,
         }
     }
 }
@@ -177,44 +186,152 @@ pub fn detect_logs(
     let templates: Vec<String> = (0..miner.clusters().len())
         .map(|i| miner.template_text(i))
         .collect();
+    let names: Vec<&str> = services.keys().copied().collect();
+    // Share of each window that lies before the last line (a data end inside the last window
+    // must not look like a volume drop).
+    let data_end = records.iter().map(|r| r.timestamp).max();
+    #[allow(clippy::cast_precision_loss)]
+    let coverage: Vec<f64> = grid
+        .windows()
+        .map(|range| match data_end {
+            Some(end) if end < range.end => {
+                (end.as_nanos() - range.start.as_nanos()) as f64 / step_nanos as f64
+            }
+            _ => 1.0,
+        })
+        .collect();
+    // Pass 1: per-service components, raw family scores, and whom the error lines blame.
+    let mut raw: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+    let mut blame: BTreeMap<&str, Vec<Option<(&str, usize, usize)>>> = BTreeMap::new();
     for (service, lines) in &services {
         let components = score_service(
             &lines.lines,
             &templates,
             n_baseline_windows,
-            grid.count,
+            &coverage,
             config,
             embedder.as_deref_mut(),
         )?;
-        let mut family = vec![0.0; grid.count];
-        for (w, slot) in family.iter_mut().enumerate() {
-            let parts = component_list(&components, w);
-            let (signal, score) = parts.iter().copied().fold(("", 0.0_f64), |best, part| {
-                if part.1 > best.1 { part } else { best }
-            });
-            *slot = score;
-            if score >= config.event_threshold {
-                report.family.events.push(event_for(
+        let family: Vec<f64> = (0..grid.count)
+            .map(|w| {
+                component_list(&components, w)
+                    .iter()
+                    .map(|part| part.1)
+                    .fold(0.0_f64, f64::max)
+            })
+            .collect();
+        let mut errors: Vec<Vec<&str>> = vec![Vec::new(); grid.count];
+        for line in &lines.lines {
+            if let Some(w) = line.window
+                && keywords::severity(&line.record.line).error
+            {
+                errors[w].push(&line.record.line);
+            }
+        }
+        let targets = errors
+            .iter()
+            .map(|lines_of_window| {
+                attribution::blamed(lines_of_window, service, &names, config.blame_share)
+                    .map(|(target, n)| (target, n, lines_of_window.len()))
+            })
+            .collect();
+        raw.insert(service, family);
+        blame.insert(service, targets);
+        report.components.insert((*service).to_owned(), components);
+    }
+    // Pass 2: errors that blame another service count there; the logging service keeps
+    // `propagated_weight` of its score.
+    let mut scores: BTreeMap<&str, Vec<f64>> = raw.clone();
+    let mut credited: BTreeMap<(&str, usize), (&str, usize, usize)> = BTreeMap::new();
+    for (service, targets) in &blame {
+        for (w, target) in targets.iter().enumerate() {
+            let Some((target, n, of)) = *target else {
+                continue;
+            };
+            let own = raw
+                .get(service)
+                .and_then(|v| v.get(w))
+                .copied()
+                .unwrap_or(0.0);
+            if let Some(slot) = scores.get_mut(service).and_then(|v| v.get_mut(w)) {
+                *slot = (*slot).min(own * config.propagated_weight);
+            }
+            if let Some(slot) = scores.get_mut(target).and_then(|v| v.get_mut(w))
+                && own > *slot
+            {
+                *slot = own;
+                credited.insert((target, w), (service, n, of));
+            }
+        }
+    }
+    // Pass 3: events from the final scores.
+    for (service, lines) in &services {
+        let Some(final_scores) = scores.get(service) else {
+            continue;
+        };
+        let Some(components) = report.components.get(*service) else {
+            continue;
+        };
+        for (w, &score) in final_scores.iter().enumerate() {
+            if score < config.event_threshold {
+                continue;
+            }
+            let parts = component_list(components, w);
+            let (signal, source_lines, mut notes) = match credited.get(&(*service, w)) {
+                Some(&(caller, n, of)) => (
+                    "log_caller_errors",
+                    services
+                        .get(caller)
+                        .map_or(&lines.lines[..], |l| &l.lines[..]),
+                    vec![format!(
+                        "{n} of {of} error lines of {caller} name {service} as the failing peer"
+                    )],
+                ),
+                None => {
+                    let signal = parts
+                        .iter()
+                        .copied()
+                        .fold(
+                            ("", 0.0_f64),
+                            |best, part| if part.1 > best.1 { part } else { best },
+                        )
+                        .0;
+                    (signal, &lines.lines[..], Vec::new())
+                }
+            };
+            if let Some(Some((target, n, of))) = blame.get(service).and_then(|b| b.get(w)) {
+                notes.push(format!(
+                    "{n} of {of} error lines name {target} as the failing peer: counted there"
+                ));
+            }
+            report.family.events.push(event_for(
+                &EventContext {
                     service,
                     signal,
                     score,
-                    w,
+                    window: w,
                     grid,
-                    &lines.lines,
-                    &templates,
                     n_baseline_windows,
-                    &parts,
-                    report.embeddings_used,
-                ));
-            }
+                    embeddings_used: report.embeddings_used,
+                },
+                source_lines,
+                &templates,
+                &parts,
+                notes,
+            ));
         }
-        report.family.scores.insert((*service).to_owned(), family);
-        report.components.insert((*service).to_owned(), components);
+    }
+    for (service, final_scores) in scores {
+        report
+            .family
+            .scores
+            .insert(service.to_owned(), final_scores);
     }
     report.family.events.sort_by(|a, b| {
         a.window_start
             .cmp(&b.window_start)
             .then(b.score.total_cmp(&a.score))
+            .then(a.service.cmp(&b.service))
     });
     Ok(report)
 }
@@ -235,10 +352,11 @@ fn score_service(
     lines: &[Line<'_>],
     templates: &[String],
     n_baseline_windows: usize,
-    n_windows: usize,
+    coverage: &[f64],
     config: &LogConfig,
     embedder: Option<&mut (dyn Embed + '_)>,
 ) -> Result<ComponentScores, LogError> {
+    let n_windows = coverage.len();
     let mut baseline_total = vec![0.0; n_baseline_windows];
     let mut baseline_errors = vec![0.0; n_baseline_windows];
     let mut window_total = vec![0.0; n_windows];
@@ -270,7 +388,7 @@ fn score_service(
                 .iter()
                 .map(|(cluster, &c)| {
                     let lambda = baseline_template.get(cluster).copied().unwrap_or(0.0) / nb;
-                    (c - lambda) / lambda.max(1.0).sqrt()
+                    novelty_statistic(c, lambda)
                 })
                 .fold(0.0_f64, f64::max);
             squash(statistic, config.novelty_threshold)
@@ -280,18 +398,23 @@ fn score_service(
         &baseline_errors,
         &window_errors,
         ScaleFloor {
-            absolute: 1.0,
+            absolute: 2.0,
             relative: 0.25,
         },
         config.keyword_threshold,
         false,
     );
+    let scaled_total: Vec<f64> = window_total
+        .iter()
+        .zip(coverage)
+        .map(|(&x, &c)| if c >= 0.5 { x / c } else { f64::NAN })
+        .collect();
     let volume = robust_scores(
         &baseline_total,
-        &window_total,
+        &scaled_total,
         ScaleFloor {
             absolute: 2.0,
-            relative: 0.1,
+            relative: 0.2,
         },
         config.volume_threshold,
         true,
@@ -377,6 +500,13 @@ fn score_service(
     })
 }
 
+/// `(c − λ) / √(max(λ, 1) + (0.2 λ)²)`: Poisson noise plus 20 % over-dispersion, so that busy
+/// templates whose traffic varies are not flagged for ordinary load changes while a brand-new
+/// template scores its count.
+fn novelty_statistic(count: f64, lambda: f64) -> f64 {
+    (count - lambda) / (lambda.max(1.0) + (0.2 * lambda).powi(2)).sqrt()
+}
+
 /// Scores each window value by its robust z against the baseline values (upward shifts, or
 /// downward when `drop`); NaN values score 0.
 fn robust_scores(
@@ -401,19 +531,33 @@ fn robust_scores(
         .collect()
 }
 
-#[allow(clippy::too_many_arguments, clippy::cast_precision_loss)]
-fn event_for(
-    service: &str,
-    signal: &str,
+struct EventContext<'c> {
+    service: &'c str,
+    signal: &'c str,
     score: f64,
-    w: usize,
-    grid: &WindowGrid,
+    window: usize,
+    grid: &'c WindowGrid,
+    n_baseline_windows: usize,
+    embeddings_used: bool,
+}
+
+#[allow(clippy::cast_precision_loss)]
+fn event_for(
+    context: &EventContext<'_>,
     lines: &[Line<'_>],
     templates: &[String],
-    n_baseline_windows: usize,
     parts: &[(&'static str, f64)],
-    embeddings_used: bool,
+    mut notes: Vec<String>,
 ) -> AnomalyEvent {
+    let EventContext {
+        service,
+        signal,
+        score,
+        window: w,
+        grid,
+        n_baseline_windows,
+        embeddings_used,
+    } = *context;
     let range = grid.window(w);
     let mut baseline_counts: HashMap<ClusterIndex, f64> = HashMap::new();
     let mut window_counts: BTreeMap<ClusterIndex, (u64, &str, bool)> = BTreeMap::new();
@@ -434,8 +578,8 @@ fn event_for(
         .iter()
         .map(|(cluster, &(count, example, error))| {
             let expected = baseline_counts.get(cluster).copied().unwrap_or(0.0) / nb;
-            let excess = (count as f64 - expected) / expected.max(1.0).sqrt()
-                + if error { 1000.0 } else { 0.0 };
+            let excess =
+                novelty_statistic(count as f64, expected) + if error { 1000.0 } else { 0.0 };
             (
                 excess,
                 LogEvidence {
@@ -448,11 +592,12 @@ fn event_for(
         })
         .collect();
     ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.template.cmp(&b.1.template)));
-    let mut notes: Vec<String> = parts
-        .iter()
-        .filter(|(_, s)| *s > 0.0)
-        .map(|(name, s)| format!("{name} {s:.2}"))
-        .collect();
+    notes.extend(
+        parts
+            .iter()
+            .filter(|(_, s)| *s > 0.0)
+            .map(|(name, s)| format!("{name} {s:.2}")),
+    );
     if !embeddings_used {
         notes.push(
             "no embedding model: sequence embeddings skipped (model-free log detectors only)"

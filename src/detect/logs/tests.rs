@@ -110,14 +110,19 @@ fn silence_scores_as_a_volume_drop() {
     records.retain(|r| !(r.service == "orders" && r.timestamp >= Timestamp::from_secs(810)));
     let report = detect_logs(&records, baseline, &grid, &LogConfig::default(), None).expect("runs");
     let volume = &report.components["orders"].volume;
-    // Baseline: 60 lines a minute, MAD 0, scale floor max(2, 0.1 × 60) = 6. Window 3 is half
-    // silent (z = −5), window 4 silent (z = −10).
+    // Baseline: 60 lines a minute, MAD 0, scale floor max(2, 0.2 × 60) = 12. Window 3 is half
+    // silent (z = −2.5), window 4 silent (z = −5).
     assert!(
         volume[0].abs() < 1e-12 && volume[2].abs() < 1e-12,
         "{volume:?}"
     );
-    assert!((volume[3] - squash(5.0, 6.0)).abs() < 1e-9, "{volume:?}");
-    assert!((volume[4] - squash(10.0, 6.0)).abs() < 1e-9, "{volume:?}");
+    assert!((volume[3] - squash(2.5, 4.5)).abs() < 1e-9, "{volume:?}");
+    assert!((volume[4] - squash(5.0, 4.5)).abs() < 1e-9, "{volume:?}");
+    // A data end inside the last window is not a drop: cut all data at 870 s.
+    let (mut records, baseline, grid) = scenario(false);
+    records.retain(|r| r.timestamp < Timestamp::from_secs(870));
+    let report = detect_logs(&records, baseline, &grid, &LogConfig::default(), None).expect("runs");
+    assert!(report.components["orders"].volume[4].abs() < 1e-12);
 }
 
 #[test]
@@ -142,9 +147,9 @@ fn error_keyword_rate_is_scored_against_the_baseline() {
     let grid = WindowGrid::covering(window, Duration::from_secs(60));
     let report = detect_logs(&records, baseline, &grid, &LogConfig::default(), None).expect("runs");
     let keywords = &report.components["a"].keywords;
-    // Baseline: 6 per minute, scale max(0, 1, 0.25 × 6) = 1.5; fault: 60 → z = 36.
+    // Baseline: 6 per minute, scale max(0, 2, 0.25 × 6) = 2; fault: 60 → z = 27.
     assert!(keywords[0].abs() < 1e-12);
-    let expected = squash((60.0 - 6.0) / 1.5, 5.0);
+    let expected = squash((60.0 - 6.0) / 2.0, 5.0);
     assert!((keywords[2] - expected).abs() < 1e-9, "{keywords:?}");
 }
 
@@ -198,6 +203,55 @@ fn the_embedding_component_uses_the_embedder() {
             .iter()
             .any(|n| n.contains("no embedding model"))
     }));
+}
+
+#[test]
+fn errors_naming_a_peer_are_counted_at_the_peer() {
+    // orders logs refusals from http://user/ while user goes quiet: the error evidence moves
+    // to user, and orders keeps half of its score.
+    let mut records = Vec::new();
+    for s in 0..900_i64 {
+        records.push(record(s, "orders", &format!("order {s} placed")));
+        if s < 720 || s % 4 == 0 {
+            records.push(record(s, "user", &format!("user{} logged in", s % 9)));
+        }
+        if s >= 720 {
+            records.push(record(
+                s,
+                "orders",
+                "ERROR I/O error on POST request for \"http://user/user\": Connection refused",
+            ));
+        }
+    }
+    let baseline =
+        TimeRange::new(Timestamp::from_secs(0), Timestamp::from_secs(600)).expect("range");
+    let window =
+        TimeRange::new(Timestamp::from_secs(600), Timestamp::from_secs(900)).expect("range");
+    let grid = WindowGrid::covering(window, Duration::from_secs(60));
+    let report = detect_logs(&records, baseline, &grid, &LogConfig::default(), None).expect("runs");
+    let orders_raw = report.components["orders"].keywords[3];
+    assert!(orders_raw > 0.8);
+    assert!(
+        (report.family.scores["user"][3] - orders_raw.max(report.components["orders"].novelty[3]))
+            .abs()
+            < 1e-12
+    );
+    assert!(
+        report.family.scores["orders"][3]
+            <= 0.5 * orders_raw.max(report.components["orders"].novelty[3]) + 1e-12
+    );
+    let user_event = report
+        .family
+        .events
+        .iter()
+        .find(|e| e.service == "user" && e.signal == "log_caller_errors")
+        .expect("credited event");
+    assert!(user_event.evidence.notes[0].contains("error lines of orders name user"));
+    assert!(
+        user_event.evidence.log_lines[0]
+            .template
+            .starts_with("ERROR I/O error")
+    );
 }
 
 struct FailingEmbed;
