@@ -29,7 +29,7 @@ use crate::detect::window::WindowGrid;
 use crate::model::{LogRecord, TimeRange};
 use drain::{ClusterIndex, Drain, DrainConfig};
 pub use maia::{Embed, EmbedFailure, HashEmbed};
-use maia::{MaiaConfig, score_sequences};
+use maia::{MaiaConfig, score_sequences_grouped};
 use ngram::NextTemplateModel;
 use std::collections::{BTreeMap, HashMap};
 
@@ -480,8 +480,13 @@ fn score_service(
                 .iter()
                 .map(|l| templates.get(l.cluster).map_or("", String::as_str))
                 .collect();
-            let windows = score_sequences(&normal, &scored, &config.maia, embedder)
-                .map_err(LogError::Embedding)?;
+            let groups: Vec<usize> = scored_sequence
+                .iter()
+                .map(|l| l.window.unwrap_or(usize::MAX))
+                .collect();
+            let windows =
+                score_sequences_grouped(&normal, &scored, Some(&groups), &config.maia, embedder)
+                    .map_err(LogError::Embedding)?;
             let mut out = vec![0.0_f64; n_windows];
             for window in windows {
                 if let Some(w) = scored_sequence.get(window.last).and_then(|l| l.window) {

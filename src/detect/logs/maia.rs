@@ -10,8 +10,12 @@
 //! below it (s = similarity to the closest normal window, clamped to `[0, 1]`), so the threshold
 //! maps to 0.5 like every other family score.
 //!
-//! Invariants: identical texts are embedded once per call; at most `max_normal` normal windows
-//! are kept (evenly spaced, deterministic).
+//! Cost: a 10-line window is ~200 word pieces, which candle embeds at roughly 10 per second on
+//! two CPU cores, so the work is bounded: at most `max_normal` distinct normal windows and, when
+//! the scored windows are grouped (by detector window), at most `max_per_group` per group, both
+//! evenly spaced and deterministic.
+//!
+//! Invariants: identical texts are embedded once per call.
 
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -87,8 +91,10 @@ pub struct MaiaConfig {
     pub size: usize,
     /// Similarity below which a window is anomalous (0.8).
     pub threshold: f64,
-    /// Most normal windows kept per service (2000).
+    /// Most distinct normal windows kept per service (100).
     pub max_normal: usize,
+    /// Most scored windows per group (detector window) and service (3).
+    pub max_per_group: usize,
 }
 
 impl Default for MaiaConfig {
@@ -96,7 +102,8 @@ impl Default for MaiaConfig {
         Self {
             size: 10,
             threshold: 0.8,
-            max_normal: 2000,
+            max_normal: 100,
+            max_per_group: 3,
         }
     }
 }
@@ -171,6 +178,21 @@ pub fn score_sequences(
     config: &MaiaConfig,
     embedder: &mut dyn Embed,
 ) -> Result<Vec<ScoredWindow>, EmbedFailure> {
+    score_sequences_grouped(normal, scored, None, config, embedder)
+}
+
+/// As [`score_sequences`]; with `groups` (one group index per scored line), at most
+/// `max_per_group` windows per group (by the group of their last line) are scored.
+///
+/// # Errors
+/// When the embedder fails.
+pub fn score_sequences_grouped(
+    normal: &[&str],
+    scored: &[&str],
+    groups: Option<&[usize]>,
+    config: &MaiaConfig,
+    embedder: &mut dyn Embed,
+) -> Result<Vec<ScoredWindow>, EmbedFailure> {
     let mut normal_windows: Vec<String> = window_texts(normal, config.size)
         .into_iter()
         .map(|(_, text)| text)
@@ -184,7 +206,29 @@ pub fn score_sequences(
             .map(|i| normal_windows[i * n / keep].clone())
             .collect();
     }
-    let windows = window_texts(scored, config.size);
+    let mut windows = window_texts(scored, config.size);
+    if let Some(groups) = groups {
+        let mut by_group: HashMap<usize, Vec<usize>> = HashMap::new();
+        for (i, (last, _)) in windows.iter().enumerate() {
+            by_group
+                .entry(groups.get(*last).copied().unwrap_or(usize::MAX))
+                .or_default()
+                .push(i);
+        }
+        let keep_per = config.max_per_group.max(1);
+        let mut keep = vec![false; windows.len()];
+        for members in by_group.values() {
+            let n = members.len();
+            for k in 0..keep_per.min(n) {
+                keep[members[k * n / keep_per.min(n)]] = true;
+            }
+        }
+        let mut index = 0;
+        windows.retain(|_| {
+            index += 1;
+            keep[index - 1]
+        });
+    }
     if windows.is_empty() {
         return Ok(Vec::new());
     }
@@ -256,6 +300,29 @@ mod tests {
         assert!(out[0].similarity > 0.999 && out[0].score < 0.01);
         assert!(out[1].similarity < 0.5 && out[1].score > 0.5);
         assert_eq!(out[1].last, 19);
+    }
+
+    #[test]
+    fn grouping_bounds_the_scored_windows() {
+        let normal: Vec<&str> = ["a", "b"].repeat(50);
+        let scored: Vec<&str> = ["a", "b"].repeat(50);
+        let groups: Vec<usize> = (0..100).map(|i| i / 50).collect();
+        let config = MaiaConfig {
+            size: 5,
+            max_per_group: 2,
+            ..MaiaConfig::default()
+        };
+        let out = score_sequences_grouped(
+            &normal,
+            &scored,
+            Some(&groups),
+            &config,
+            &mut HashEmbed::default(),
+        )
+        .expect("embeds");
+        // 20 windows, 10 per group, 2 kept per group: those ending at lines 4, 29, 54, 79.
+        let lasts: Vec<usize> = out.iter().map(|w| w.last).collect();
+        assert_eq!(lasts, vec![4, 29, 54, 79]);
     }
 
     #[test]

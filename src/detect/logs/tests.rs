@@ -194,9 +194,10 @@ fn the_embedding_component_uses_the_embedder() {
     let embedding = &report.components["carts"].embedding;
     assert_eq!(embedding.len(), 5);
     // The bag-of-words twin is not semantic: the error lines lower the similarity (3 of 10
-    // lines differ) without crossing 0.8, so the fault windows score higher but below 0.5.
+    // lines differ) without crossing 0.8, so the fault windows score higher but below 0.5
+    // (three windows sampled per minute).
     assert!(embedding[0] < 0.05 && embedding[1] < 0.05, "{embedding:?}");
-    assert!(embedding[3] > embedding[0] + 0.2, "{embedding:?}");
+    assert!(embedding[3] > embedding[0] + 0.1, "{embedding:?}");
     assert!(report.family.events.iter().all(|e| {
         !e.evidence
             .notes
