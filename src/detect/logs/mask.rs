@@ -140,6 +140,16 @@ pub fn classify(t: &[u8]) -> Option<Mask> {
     if starts_with_ignore_case(t, b"http://") || starts_with_ignore_case(t, b"https://") {
         return Some(Mask::Url);
     }
+    // Fast path: every other mask but e-mails, paths and `::`-IPv6 needs a digit.
+    if !t.iter().any(u8::is_ascii_digit) {
+        if t.contains(&b'@') && is_email(t) {
+            return Some(Mask::Email);
+        }
+        if t.windows(2).any(|w| w == b"::") && is_ipv6(t) {
+            return Some(Mask::Ip);
+        }
+        return is_path(t).then_some(Mask::Path);
+    }
     if is_number(t) {
         return Some(Mask::Num);
     }
