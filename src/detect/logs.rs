@@ -116,6 +116,9 @@ pub enum LogError {
     Embedding(EmbedFailure),
 }
 
+/// Whom a window's error lines blame: (service, lines naming it, error lines).
+type Blame<'s> = (&'s str, usize, usize);
+
 struct Line<'a> {
     record: &'a LogRecord,
     cluster: ClusterIndex,
@@ -202,7 +205,7 @@ pub fn detect_logs(
         .collect();
     // Pass 1: per-service components, raw family scores, and whom the error lines blame.
     let mut raw: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
-    let mut blame: BTreeMap<&str, Vec<Option<(&str, usize, usize)>>> = BTreeMap::new();
+    let mut blame: BTreeMap<&str, Vec<Option<Blame<'_>>>> = BTreeMap::new();
     for (service, lines) in &services {
         let components = score_service(
             &lines.lines,
