@@ -5,7 +5,9 @@ mod bn;
 mod chat;
 mod console;
 mod detect;
+mod embed;
 mod eval;
+mod logs;
 mod sim;
 
 use clap::{Parser, Subcommand};
@@ -33,10 +35,16 @@ enum Command {
     /// Guided root-cause chat about a saved incident (an LLM when configured, else the offline
     /// analyst).
     Chat(chat::ChatArgs),
-    /// Detect anomalies in an offline input directory (traces and metrics).
-    Detect(detect::DetectArgs),
     /// The terminal console: live simulation (default) or an offline input directory.
     Console(console::ConsoleArgs),
+    /// Detect anomalies in an offline input directory (logs, traces and metrics).
+    Detect(detect::DetectArgs),
+    /// Log tools: Drain templates of a file.
+    #[command(subcommand)]
+    Logs(logs::LogsCommand),
+    /// Sentence embeddings (all-MiniLM-L6-v2) of stdin lines as JSON lines; `--download` fetches
+    /// the model.
+    Embed(embed::EmbedArgs),
     /// Evaluate against the simulator's ground truth.
     #[command(subcommand)]
     Eval(eval::EvalCommand),
@@ -62,6 +70,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Analyze(args)) => analyze::run(args),
         Some(Command::Chat(args)) => chat::run(args),
         Some(Command::Detect(args)) => detect::run(args),
+        Some(Command::Logs(command)) => logs::run(command),
+        Some(Command::Embed(args)) => embed::run(args),
         Some(Command::Eval(command)) => eval::run(command),
         Some(Command::Console(args)) => console::run(&args),
         None => console::run(&console::ConsoleArgs::default()),

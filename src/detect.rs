@@ -5,7 +5,8 @@
 //!   latency scores, per-service request error/latency/volume shifts.
 //! - [`metrics`]: golden signals from raw Prometheus series (or ready-made), robust z, IQR, EWMA,
 //!   Isolation Forest, Holt forecasts.
-//! - logs: built on another branch; plugs into [`Detectors`] as ready [`FamilyScores`].
+//! - [`logs`]: Drain templates, template novelty, error keywords, next-template misses, volume
+//!   drops and MAIA sequence embeddings; plugs into [`Detectors`] as ready [`FamilyScores`].
 //! - [`event`]: the shared output (anomaly events, score timelines); [`window`]: window grids
 //!   and range syntax; [`combine`]: fusion of the families.
 //!
@@ -15,7 +16,7 @@
 
 pub mod combine;
 pub mod event;
-// pub mod logs;  (added by the log-detector branch)
+pub mod logs;
 pub mod metrics;
 pub mod traces;
 pub mod window;

@@ -8,13 +8,15 @@
 //! - [`sim`]: the sock-shop simulator (pure, seeded) and its HTTP server adapter.
 //! - [`input_dir`]: the offline telemetry directory (adapter: reads and writes files).
 //! - [`eval`]: evaluation against the simulator's ground truth (the only reader of labels).
-//! - [`detect`]: pure anomaly detectors (traces, metrics; logs on their branch) and their events.
+//! - [`detect`]: pure anomaly detectors (logs, traces, metrics) and their events.
+//! - [`embed`]: local sentence embeddings (all-MiniLM-L6-v2 with candle) and model discovery.
 
 pub mod analysis;
 pub mod bayes;
 pub mod chat;
 pub mod console;
 pub mod detect;
+pub mod embed;
 pub mod eval;
 pub mod experiment;
 pub mod input_dir;

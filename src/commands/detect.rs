@@ -1,8 +1,10 @@
-//! `baynet detect`: runs the trace and metric detectors over an offline input directory.
+//! `baynet detect`: runs the log, trace and metric detectors over an offline input directory.
 
 use anyhow::{Context, bail};
+use baynet::detect::logs::{Embed, LogConfig, detect_logs};
 use baynet::detect::window::parse_range;
 use baynet::detect::{DetectInput, Detectors, changes_from_series};
+use baynet::embed::{EmbedError, Embedder};
 use baynet::model::{Dataset, TimeRange, Timestamp};
 use clap::Args;
 use std::path::PathBuf;
@@ -22,6 +24,9 @@ pub struct DetectArgs {
     /// Window length (default 60s).
     #[arg(long, default_value = "60s")]
     step: String,
+    /// Sequence embeddings of the log family: `auto` uses the model when one is installed.
+    #[arg(long, value_enum, default_value = "auto")]
+    log_embeddings: Embeddings,
     /// Print the full report as JSON.
     #[arg(long)]
     json: bool,
@@ -47,6 +52,33 @@ fn data_range(dataset: &Dataset) -> Option<TimeRange> {
     TimeRange::new(first, last)
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Embeddings {
+    /// Use the model when found, else the model-free log detectors.
+    Auto,
+    /// Require the model.
+    On,
+    /// Model-free log detectors only.
+    Off,
+}
+
+fn embedder(choice: Embeddings) -> anyhow::Result<Option<Embedder>> {
+    match choice {
+        Embeddings::Off => Ok(None),
+        Embeddings::On => Ok(Some(Embedder::discover()?)),
+        Embeddings::Auto => match Embedder::discover() {
+            Ok(embedder) => Ok(Some(embedder)),
+            Err(error @ EmbedError::ModelNotFound { .. }) => {
+                eprintln!(
+                    "log family: model-free detectors only (no sequence embeddings): {error}"
+                );
+                Ok(None)
+            }
+            Err(error) => Err(error.into()),
+        },
+    }
+}
+
 pub fn run(args: DetectArgs) -> anyhow::Result<()> {
     let dataset = baynet::input_dir::read_dir(&args.input)
         .with_context(|| format!("reading {}", args.input.display()))?;
@@ -68,12 +100,24 @@ pub fn run(args: DetectArgs) -> anyhow::Result<()> {
     let changes = changes_from_series(&dataset.series);
     let mut detectors = Detectors::default();
     detectors.config.window = step;
+    let mut embedder = if dataset.logs.is_empty() {
+        None
+    } else {
+        embedder(args.log_embeddings)?
+    };
+    let logs = detect_logs(
+        &dataset.logs,
+        baseline,
+        &detectors.grid(window),
+        &LogConfig::default(),
+        embedder.as_mut().map(|e| e as &mut dyn Embed),
+    )?;
     let report = detectors.run(&DetectInput {
         spans: &dataset.spans,
         series: &dataset.series,
         golden: None,
         changes: &changes,
-        log_scores: None,
+        log_scores: Some(&logs.family),
         baseline,
         window,
     })?;

@@ -1,6 +1,6 @@
 //! `baynet eval …`: evaluations against the simulator's ground truth.
 
-use baynet::eval::detectors::{EvalConfig, evaluate};
+use baynet::eval::detectors::{EvalConfig, evaluate_with};
 use baynet::eval::rca::RcaEvalConfig;
 use clap::{Args, Subcommand};
 
@@ -91,6 +91,12 @@ pub struct DetectorArgs {
     /// Only scenarios whose name contains this.
     #[arg(long, default_value = "")]
     scenario: String,
+    /// Leave the log family out of the combination (an ablation; its own P/R still print).
+    #[arg(long)]
+    no_logs_in_combined: bool,
+    /// Also run the log family's sequence embeddings (needs the all-MiniLM-L6-v2 model; slow).
+    #[arg(long)]
+    log_embeddings: bool,
     /// Print JSON.
     #[arg(long)]
     json: bool,
@@ -104,23 +110,40 @@ pub fn run(command: EvalCommand) -> anyhow::Result<()> {
     let config = EvalConfig {
         random_seeds: (1000..1000 + args.random).collect(),
         scenario_filter: args.scenario,
+        logs_in_combined: !args.no_logs_in_combined,
         ..EvalConfig::default()
     };
-    let report = evaluate(&config).map_err(anyhow::Error::msg)?;
+    let mut embedder = if args.log_embeddings {
+        Some(baynet::embed::Embedder::discover()?)
+    } else {
+        eprintln!(
+            "log family: model-free detectors (templates, keywords, sequences, volume); pass --log-embeddings for MAIA embeddings"
+        );
+        None
+    };
+    let report = evaluate_with(
+        &config,
+        embedder
+            .as_mut()
+            .map(|e| e as &mut dyn baynet::detect::logs::Embed),
+    )
+    .map_err(anyhow::Error::msg)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
         return Ok(());
     }
     println!(
-        "{:<36} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6}  ranking",
-        "run", "P(tr)", "R(tr)", "P(me)", "R(me)", "P", "R", "TTD"
+        "{:<36} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6}  ranking",
+        "run", "P(lo)", "R(lo)", "P(tr)", "R(tr)", "P(me)", "R(me)", "P", "R", "TTD"
     );
     for run in &report.runs {
         let f = |family: &str| run.families.get(family).copied().unwrap_or_default();
-        let (t, m, c) = (f("traces"), f("metrics"), f("combined"));
+        let (l, t, m, c) = (f("logs"), f("traces"), f("metrics"), f("combined"));
         println!(
-            "{:<36} {:>6.2} {:>6.2} {:>6.2} {:>6.2} {:>6.2} {:>6.2} {:>6}  {}",
+            "{:<36} {:>6.2} {:>6.2} {:>6.2} {:>6.2} {:>6.2} {:>6.2} {:>6.2} {:>6.2} {:>6}  {}",
             format!("{} ({} {})", run.name, run.fault_class, run.root_cause),
+            l.precision,
+            l.recall,
             t.precision,
             t.recall,
             m.precision,

@@ -9,6 +9,7 @@
 //! Localisation: the services ranked by their summed combined score over the faulty windows;
 //! hit@1 / hit@3 when the root cause (or, for a partition, its peer) is among the first.
 
+use crate::detect::logs::{Embed, LogConfig, detect_logs};
 use crate::detect::window::WindowGrid;
 use crate::detect::{DetectConfig, DetectInput, Detectors, changes_from_series};
 use crate::model::{Dataset, GroundTruth, TimeRange};
@@ -25,6 +26,11 @@ use std::time::Duration;
 pub struct EvalConfig {
     /// Detector settings.
     pub detect: DetectConfig,
+    /// Log-family settings.
+    pub logs: LogConfig,
+    /// Whether the log family takes part in the combination (its own metrics are reported
+    /// either way).
+    pub logs_in_combined: bool,
     /// Baseline length at the start of each run (default 8 min; faults start at 10 min).
     pub baseline: Duration,
     /// Seed of the scenario runs (default 7).
@@ -42,6 +48,8 @@ impl Default for EvalConfig {
     fn default() -> Self {
         Self {
             detect: DetectConfig::default(),
+            logs: LogConfig::default(),
+            logs_in_combined: true,
             baseline: Duration::from_secs(480),
             scenario_seed: 7,
             random_seeds: (1000..1050).collect(),
@@ -128,7 +136,7 @@ pub struct RunResult {
     pub fault_class: String,
     /// Root cause.
     pub root_cause: String,
-    /// `traces`, `metrics`, `combined`.
+    /// `logs`, `traces`, `metrics`, `combined`.
     pub families: BTreeMap<String, FamilyMetrics>,
     /// Time to detect per family, seconds (absent when missed).
     pub time_to_detect_secs: BTreeMap<String, f64>,
@@ -159,16 +167,18 @@ pub struct EvalReport {
     pub scenarios_meeting_target: Vec<String>,
 }
 
-const FAMILIES: [&str; 3] = ["traces", "metrics", "combined"];
+const FAMILIES: [&str; 4] = ["logs", "traces", "metrics", "combined"];
 
-/// Evaluates the detectors on one labelled dataset.
+/// Evaluates the detectors on one labelled dataset; the log family's sequence embeddings run
+/// only when an `embedder` is given.
 ///
 /// # Errors
-/// When the dataset has no ground truth or is too short for the baseline.
+/// When the dataset has no ground truth or is too short for the baseline, or the embedder fails.
 pub fn evaluate_dataset(
     name: &str,
     dataset: &Dataset,
     config: &EvalConfig,
+    embedder: Option<&mut (dyn Embed + '_)>,
 ) -> Result<RunResult, String> {
     let truth: &GroundTruth = dataset
         .ground_truth
@@ -180,13 +190,21 @@ pub fn evaluate_dataset(
         .ok_or_else(|| format!("{name}: run shorter than the baseline"))?;
     let changes = changes_from_series(&dataset.series);
     let detectors = Detectors::new(config.detect);
+    let logs = detect_logs(
+        &dataset.logs,
+        baseline,
+        &detectors.grid(window),
+        &config.logs,
+        embedder,
+    )
+    .map_err(|error| format!("{name}: {error}"))?;
     let report = detectors
         .run(&DetectInput {
             spans: &dataset.spans,
             series: &dataset.series,
             golden: None,
             changes: &changes,
-            log_scores: None,
+            log_scores: config.logs_in_combined.then_some(&logs.family),
             baseline,
             window,
         })
@@ -196,8 +214,16 @@ pub fn evaluate_dataset(
         .ok_or_else(|| format!("{name}: bad fault window"))?;
     let threshold = config.detect.threshold;
     let flagged = |kind: &str, w: usize| {
+        if kind == "logs" {
+            return logs
+                .family
+                .scores
+                .values()
+                .any(|scores| scores.get(w).is_some_and(|s| *s >= threshold));
+        }
         report.timeline.scores.values().any(|per_kind| {
             let key = match kind {
+                "logs" => "log",
                 "traces" => "trace",
                 "metrics" => "metric",
                 _ => "combined",
@@ -299,11 +325,23 @@ fn total(runs: &[RunResult]) -> BTreeMap<String, FamilyMetrics> {
         .collect()
 }
 
-/// Simulates and evaluates every built-in scenario and every random seed of `config`.
+/// Simulates and evaluates every built-in scenario and every random seed of `config` (log
+/// family without embeddings).
 ///
 /// # Errors
 /// When a scenario fails to load or simulate.
 pub fn evaluate(config: &EvalConfig) -> Result<EvalReport, String> {
+    evaluate_with(config, None)
+}
+
+/// As [`evaluate`], with the log family's sequence embeddings computed by `embedder`.
+///
+/// # Errors
+/// When a scenario fails to load or simulate, or the embedder fails.
+pub fn evaluate_with(
+    config: &EvalConfig,
+    mut embedder: Option<&mut (dyn Embed + '_)>,
+) -> Result<EvalReport, String> {
     let scenarios = scenario::builtin().map_err(|error| error.to_string())?;
     let mut scenario_runs = Vec::new();
     for one in scenarios
@@ -311,7 +349,12 @@ pub fn evaluate(config: &EvalConfig) -> Result<EvalReport, String> {
         .filter(|s| s.name.contains(&config.scenario_filter))
     {
         let dataset = run(config_for(one, config.scenario_seed))?;
-        scenario_runs.push(evaluate_dataset(&one.name, &dataset, config)?);
+        scenario_runs.push(evaluate_dataset(
+            &one.name,
+            &dataset,
+            config,
+            embedder.as_deref_mut(),
+        )?);
     }
     let mut random_runs = Vec::new();
     for &seed in &config.random_seeds {
@@ -326,6 +369,7 @@ pub fn evaluate(config: &EvalConfig) -> Result<EvalReport, String> {
             &format!("random-{seed}"),
             &dataset,
             config,
+            embedder.as_deref_mut(),
         )?);
     }
     let scenarios_meeting_target = scenario_runs

@@ -1,0 +1,459 @@
+//! Drain-style online template miner (He et al., ICWS 2017; the Drain3 variant).
+//!
+//! Per service, a fixed-depth prefix tree routes a masked line by its token count, then by its
+//! first `depth − 3` tokens, never by the last one (Drain3 counts the length level as depth 1
+//! and the leaf as the last level: depth 4 routes by one token). Tokens holding digits, and
+//! tokens beyond `max_children` at a node, go to the wildcard child. The leaf's clusters are compared by the share of positions whose
+//! tokens are equal (template wildcards do not count as similar); the best cluster at or above
+//! `similarity` absorbs the line and its differing positions become `<*>`; otherwise the line
+//! starts a new cluster.
+//!
+//! **Template ids** are the first 16 hex digits of SHA-256 over `service \0 first template text`
+//! (the masked text of the line that created the cluster). A cluster keeps its id when its
+//! template generalises, and the same input gives the same ids in every run and process.
+//!
+//! Speed: tokens are interned to `u32` once (a hand-rolled Fx hash), so matching compares
+//! integers; per line the only allocations are for new clusters and new tokens.
+//!
+//! Invariants: never panics on any input; at most `max_tokens` distinct tokens are interned,
+//! later unseen tokens share an id that never equals anything (memory stays bounded on
+//! adversarial input).
+
+use super::mask::mask_token;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// Miner settings (defaults follow Drain3: depth 4, similarity 0.4, 100 children).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DrainConfig {
+    /// Tree depth as Drain3 counts it (≥ 3; 4 routes by the first token).
+    pub depth: usize,
+    /// Minimum share of equal tokens for a line to join a cluster.
+    pub similarity: f64,
+    /// Maximum children of an inner node before tokens go to the wildcard child.
+    pub max_children: usize,
+    /// Maximum distinct tokens interned.
+    pub max_tokens: usize,
+}
+
+impl Default for DrainConfig {
+    fn default() -> Self {
+        Self {
+            depth: 4,
+            similarity: 0.4,
+            max_children: 100,
+            max_tokens: 1 << 22,
+        }
+    }
+}
+
+/// A stable template id (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TemplateId(pub u64);
+
+impl std::fmt::Display for TemplateId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:016x}", self.0)
+    }
+}
+
+/// Index of a cluster inside a [`Drain`] (dense, in creation order).
+pub type ClusterIndex = usize;
+
+/// One template cluster.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cluster {
+    /// Stable id.
+    pub id: TemplateId,
+    /// Service the cluster belongs to.
+    pub service: String,
+    /// Template tokens (interned; [`WILDCARD`] for `<*>`).
+    pub tokens: Vec<u32>,
+    /// Lines absorbed.
+    pub size: u64,
+}
+
+/// The interned id of `<*>`.
+pub const WILDCARD: u32 = 0;
+const OVERFLOW: u32 = u32::MAX;
+
+#[derive(Default, Clone, Copy)]
+struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x517c_c1b7_2722_0a95;
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0_u8; 8];
+            word.copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(K);
+        }
+        for &byte in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(byte)).wrapping_mul(K);
+        }
+    }
+    fn write_u32(&mut self, value: u32) {
+        self.write_u64(u64::from(value));
+    }
+    fn write_u64(&mut self, value: u64) {
+        self.0 = (self.0.rotate_left(5) ^ value).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+    fn write_usize(&mut self, value: usize) {
+        self.write_u64(value as u64);
+    }
+}
+
+type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+
+#[derive(Debug, Default)]
+struct Node {
+    children: FxMap<u32, Node>,
+    clusters: Vec<ClusterIndex>,
+}
+
+/// The online miner for all services.
+#[derive(Debug)]
+pub struct Drain {
+    config: DrainConfig,
+    /// token text → id; id 0 is `<*>`.
+    interned: FxMap<Box<str>, u32>,
+    texts: Vec<Box<str>>,
+    has_digit: Vec<bool>,
+    /// service → token count → tree.
+    roots: FxMap<Box<str>, FxMap<usize, Node>>,
+    clusters: Vec<Cluster>,
+    line_tokens: Vec<u32>,
+    buffer: String,
+}
+
+impl Default for Drain {
+    fn default() -> Self {
+        Self::new(DrainConfig::default())
+    }
+}
+
+impl Drain {
+    /// An empty miner.
+    #[must_use]
+    pub fn new(config: DrainConfig) -> Self {
+        let mut drain = Self {
+            config: DrainConfig {
+                depth: config.depth.max(3),
+                ..config
+            },
+            interned: FxMap::default(),
+            texts: Vec::new(),
+            has_digit: Vec::new(),
+            roots: FxMap::default(),
+            clusters: Vec::new(),
+            line_tokens: Vec::new(),
+            buffer: String::new(),
+        };
+        drain.intern_text("<*>");
+        drain
+    }
+
+    fn intern_text(&mut self, text: &str) -> u32 {
+        if let Some(&id) = self.interned.get(text) {
+            return id;
+        }
+        if self.texts.len() >= self.config.max_tokens.max(1) {
+            return OVERFLOW;
+        }
+        let id = u32::try_from(self.texts.len()).unwrap_or(OVERFLOW);
+        if id == OVERFLOW {
+            return OVERFLOW;
+        }
+        self.interned.insert(text.into(), id);
+        self.texts.push(text.into());
+        self.has_digit
+            .push(text.bytes().any(|b| b.is_ascii_digit()));
+        id
+    }
+
+    /// The text of an interned token.
+    #[must_use]
+    pub fn token_text(&self, token: u32) -> &str {
+        self.texts.get(token as usize).map_or("<?>", |t| t)
+    }
+
+    /// All clusters, in creation order.
+    #[must_use]
+    pub fn clusters(&self) -> &[Cluster] {
+        &self.clusters
+    }
+
+    /// The cluster at `index`.
+    #[must_use]
+    pub fn cluster(&self, index: ClusterIndex) -> Option<&Cluster> {
+        self.clusters.get(index)
+    }
+
+    /// The template text of a cluster (tokens joined by spaces).
+    #[must_use]
+    pub fn template_text(&self, index: ClusterIndex) -> String {
+        self.clusters
+            .get(index)
+            .map(|cluster| self.render(&cluster.tokens))
+            .unwrap_or_default()
+    }
+
+    fn render(&self, tokens: &[u32]) -> String {
+        let mut out = String::new();
+        for (i, &token) in tokens.iter().enumerate() {
+            if i > 0 {
+                out.push(' ');
+            }
+            out.push_str(self.token_text(token));
+        }
+        out
+    }
+
+    fn tokenize(&mut self, line: &str) {
+        let mut tokens = std::mem::take(&mut self.line_tokens);
+        let mut buffer = std::mem::take(&mut self.buffer);
+        tokens.clear();
+        for token in line.split_ascii_whitespace() {
+            mask_token(token, &mut buffer);
+            tokens.push(self.intern_text(&buffer));
+        }
+        self.line_tokens = tokens;
+        self.buffer = buffer;
+    }
+
+    /// Mines one line of `service`; returns the cluster it joined or created.
+    pub fn add(&mut self, service: &str, line: &str) -> ClusterIndex {
+        self.tokenize(line);
+        let tokens = std::mem::take(&mut self.line_tokens);
+        let index = self.add_tokens(service, &tokens);
+        self.line_tokens = tokens;
+        index
+    }
+
+    /// Finds the cluster a line would join, without learning.
+    pub fn match_line(&mut self, service: &str, line: &str) -> Option<ClusterIndex> {
+        self.tokenize(line);
+        let tokens = std::mem::take(&mut self.line_tokens);
+        let found = self.roots.get(service).and_then(|root| {
+            let leaf = Self::search(root, &tokens, self.config.depth)?;
+            self.best_cluster(&leaf.clusters, &tokens)
+        });
+        self.line_tokens = tokens;
+        found
+    }
+
+    /// Tokens used for routing: Drain3's `max_node_depth − 1`, and never the last token.
+    fn routing(depth: usize, n_tokens: usize) -> usize {
+        (depth - 3).min(n_tokens.saturating_sub(1))
+    }
+
+    fn search<'t>(root: &'t FxMap<usize, Node>, tokens: &[u32], depth: usize) -> Option<&'t Node> {
+        let mut node = root.get(&tokens.len())?;
+        for &token in tokens.iter().take(Self::routing(depth, tokens.len())) {
+            node = node
+                .children
+                .get(&token)
+                .or_else(|| node.children.get(&WILDCARD))?;
+        }
+        Some(node)
+    }
+
+    /// Drain3's `fast_match`: highest similarity, ties to the most wildcards.
+    fn best_cluster(&self, candidates: &[ClusterIndex], tokens: &[u32]) -> Option<ClusterIndex> {
+        let mut best: Option<(ClusterIndex, f64, usize)> = None;
+        for &index in candidates {
+            let cluster = &self.clusters[index];
+            if cluster.tokens.len() != tokens.len() {
+                continue;
+            }
+            let mut equal = 0_usize;
+            let mut wildcards = 0_usize;
+            for (&t, &l) in cluster.tokens.iter().zip(tokens) {
+                if t == WILDCARD {
+                    wildcards += 1;
+                } else if t == l && t != OVERFLOW {
+                    equal += 1;
+                }
+            }
+            #[allow(clippy::cast_precision_loss)]
+            let similarity = if tokens.is_empty() {
+                1.0
+            } else {
+                equal as f64 / tokens.len() as f64
+            };
+            let better =
+                best.is_none_or(|(_, s, w)| similarity > s || similarity == s && wildcards > w);
+            if better {
+                best = Some((index, similarity, wildcards));
+            }
+        }
+        best.filter(|(_, s, _)| *s >= self.config.similarity)
+            .map(|(index, _, _)| index)
+    }
+
+    fn add_tokens(&mut self, service: &str, tokens: &[u32]) -> ClusterIndex {
+        let depth = self.config.depth;
+        if let Some(root) = self.roots.get(service)
+            && let Some(leaf) = Self::search(root, tokens, depth)
+            && let Some(index) = self.best_cluster(&leaf.clusters, tokens)
+        {
+            let cluster = &mut self.clusters[index];
+            for (t, &l) in cluster.tokens.iter_mut().zip(tokens) {
+                if *t != l || l == OVERFLOW {
+                    *t = WILDCARD;
+                }
+            }
+            cluster.size += 1;
+            return index;
+        }
+        let index = self.clusters.len();
+        let text = self.render(tokens);
+        let mut hasher = Sha256::new();
+        hasher.update(service.as_bytes());
+        hasher.update([0]);
+        hasher.update(text.as_bytes());
+        let digest = hasher.finalize();
+        let mut first = [0_u8; 8];
+        first.copy_from_slice(&digest[..8]);
+        self.clusters.push(Cluster {
+            id: TemplateId(u64::from_be_bytes(first)),
+            service: service.to_owned(),
+            tokens: tokens.to_vec(),
+            size: 1,
+        });
+        let max_children = self.config.max_children.max(1);
+        let has_digit = &self.has_digit;
+        if !self.roots.contains_key(service) {
+            self.roots.insert(service.into(), FxMap::default());
+        }
+        let Some(root) = self.roots.get_mut(service) else {
+            return index;
+        };
+        let mut node = root.entry(tokens.len()).or_default();
+        for &token in tokens.iter().take(Self::routing(depth, tokens.len())) {
+            let digit = token == OVERFLOW || has_digit.get(token as usize).copied().unwrap_or(true);
+            let key = if node.children.contains_key(&token) {
+                token
+            } else if digit || node.children.len() + 1 >= max_children {
+                // Drain3 keeps the last slot for the wildcard child.
+                WILDCARD
+            } else {
+                token
+            };
+            node = node.children.entry(key).or_default();
+        }
+        node.clusters.push(index);
+        index
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mine(lines: &[&str]) -> (Drain, Vec<ClusterIndex>) {
+        let mut drain = Drain::default();
+        let indices = lines.iter().map(|l| drain.add("svc", l)).collect();
+        (drain, indices)
+    }
+
+    #[test]
+    fn groups_lines_that_differ_in_variables() {
+        let (drain, ids) = mine(&[
+            "Connected to db at 10.0.0.1:5432 in 12ms",
+            "Connected to db at 10.0.0.2:5432 in 7ms",
+            "user alice logged in",
+            "user bob logged in",
+            "Disk /var/data/db is full",
+        ]);
+        assert_eq!(ids, vec![0, 0, 1, 1, 2]);
+        assert_eq!(drain.template_text(0), "Connected to db at <IP> in <DUR>");
+        assert_eq!(drain.template_text(1), "user <*> logged in");
+        assert_eq!(drain.template_text(2), "Disk <PATH> is full");
+        assert_eq!(drain.clusters()[1].size, 2);
+    }
+
+    #[test]
+    fn respects_the_similarity_threshold() {
+        // 1 of 4 tokens equal = 0.25 < 0.4 → separate; 3 of 4 → same.
+        let (_, ids) = mine(&["a b c d", "a x y z", "a b c q"]);
+        assert_eq!(ids, vec![0, 1, 0]);
+        let mut strict = Drain::new(DrainConfig {
+            similarity: 0.9,
+            ..DrainConfig::default()
+        });
+        assert_eq!(strict.add("s", "a b c d"), 0);
+        assert_eq!(strict.add("s", "a b c q"), 1);
+    }
+
+    #[test]
+    fn ids_are_stable_when_a_template_generalises() {
+        let (drain, _) = mine(&["user alice logged in"]);
+        let before = drain.clusters()[0].id;
+        let (drain, _) = mine(&["user alice logged in", "user bob logged in"]);
+        assert_eq!(drain.clusters()[0].id, before);
+        assert_eq!(drain.template_text(0), "user <*> logged in");
+        assert_eq!(before.to_string().len(), 16);
+        // Same service + first text → same id in another miner; another service differs.
+        let mut other = Drain::default();
+        let index = other.add("other", "user alice logged in");
+        assert_ne!(other.clusters()[index].id, before);
+    }
+
+    #[test]
+    fn services_have_separate_trees() {
+        let mut drain = Drain::default();
+        let a = drain.add("a", "GET /orders 200");
+        let b = drain.add("b", "GET /orders 200");
+        assert_ne!(a, b);
+        assert_eq!(drain.match_line("a", "GET /orders 404"), Some(a));
+        assert_eq!(drain.match_line("c", "GET /orders 404"), None);
+    }
+
+    #[test]
+    fn tokens_with_digits_route_to_the_wildcard_child() {
+        // `conn12` and `conn13` hold digits: both lines reach the same leaf and merge.
+        let (drain, ids) = mine(&["conn12 end connection", "conn13 end connection"]);
+        assert_eq!(ids, vec![0, 0]);
+        assert_eq!(drain.template_text(0), "<*> end connection");
+    }
+
+    #[test]
+    fn max_children_overflows_to_the_wildcard() {
+        let mut drain = Drain::new(DrainConfig {
+            max_children: 3,
+            ..DrainConfig::default()
+        });
+        for word in ["alpha", "beta", "gamma", "delta", "epsilon"] {
+            drain.add("s", &format!("{word} started ok now"));
+        }
+        // alpha and beta get their own children; the rest share the wildcard child and merge.
+        assert_eq!(drain.clusters().len(), 3);
+        assert_eq!(drain.template_text(2), "<*> started ok now");
+        assert_eq!(drain.clusters()[2].size, 3);
+    }
+
+    #[test]
+    fn empty_and_whitespace_lines_form_one_cluster() {
+        let (drain, ids) = mine(&["", "   ", "\t"]);
+        assert_eq!(ids, vec![0, 0, 0]);
+        assert_eq!(drain.template_text(0), "");
+    }
+
+    #[test]
+    fn the_token_budget_bounds_memory() {
+        let mut drain = Drain::new(DrainConfig {
+            max_tokens: 4,
+            ..DrainConfig::default()
+        });
+        for i in 0..50 {
+            drain.add("s", &format!("word{i}x alpha{i}y"));
+        }
+        assert!(drain.texts.len() <= 4);
+    }
+}
