@@ -9,6 +9,9 @@
 //! - [`input_dir`]: the offline telemetry directory (adapter: reads and writes files).
 //! - [`eval`]: evaluation against the simulator's ground truth (the only reader of labels).
 //! - [`detect`]: pure anomaly detectors (traces, metrics; logs on their branch) and their events.
+//! - [`live`]: the console's engine: a running simulation or an input directory, bounded
+//!   buffers, analysis in a worker thread, snapshots over a channel.
+//! - [`console`]: the ratatui terminal UI (state machine, drawing, sanitizer, palettes).
 
 pub mod analysis;
 pub mod bayes;
