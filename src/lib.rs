@@ -8,8 +8,13 @@
 //! - [`sim`]: the sock-shop simulator (pure, seeded) and its HTTP server adapter.
 //! - [`input_dir`]: the offline telemetry directory (adapter: reads and writes files).
 //! - [`eval`]: evaluation against the simulator's ground truth (the only reader of labels).
+//! - [`analysis`]: the pipeline telemetry → detectors → evidence → root-cause ranking.
+//! - [`chat`]: the guided chat (offline analyst, prompt builder, LLM clients).
 //! - [`detect`]: pure anomaly detectors (logs, traces, metrics) and their events.
 //! - [`embed`]: local sentence embeddings (all-MiniLM-L6-v2 with candle) and model discovery.
+//! - [`live`]: the console's engine: a running simulation or an input directory, bounded
+//!   buffers, analysis in a worker thread, snapshots over a channel.
+//! - [`console`]: the ratatui terminal UI (state machine, drawing, sanitizer, palettes).
 
 pub mod analysis;
 pub mod bayes;
