@@ -32,6 +32,40 @@ pub trait LogScorer {
     fn score(&self, baseline: TimeRange, grid: &WindowGrid) -> FamilyScores;
 }
 
+/// The log family over a slice of records, without sentence embeddings (template novelty,
+/// error keywords, next-template misses, volume, peer attribution): fast enough to run on every
+/// analysis. Failures of the log family leave the other families to speak (no scores).
+#[derive(Debug, Clone, Copy)]
+pub struct RecordLogs<'a> {
+    /// The records (any order).
+    pub records: &'a [crate::model::LogRecord],
+    /// Log-family settings.
+    pub config: crate::detect::logs::LogConfig,
+}
+
+impl<'a> RecordLogs<'a> {
+    /// The log family with default settings over `records`.
+    #[must_use]
+    pub fn new(records: &'a [crate::model::LogRecord]) -> Self {
+        Self {
+            records,
+            config: crate::detect::logs::LogConfig::default(),
+        }
+    }
+}
+
+impl LogScorer for RecordLogs<'_> {
+    fn score(&self, baseline: TimeRange, grid: &WindowGrid) -> FamilyScores {
+        match crate::detect::logs::detect_logs(self.records, baseline, grid, &self.config, None) {
+            Ok(report) => report.family,
+            Err(error) => {
+                tracing::debug!(%error, "log family skipped");
+                FamilyScores::new(SignalKind::Log)
+            }
+        }
+    }
+}
+
 /// Settings of the pipeline.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AnalysisConfig {
@@ -130,6 +164,23 @@ pub enum AnalysisError {
     /// The network could not be built.
     #[error("root-cause model: {0}")]
     Rca(#[from] RcaError),
+}
+
+/// The range covered by spans, series and log records.
+#[must_use]
+pub fn data_range_with_logs(
+    spans: &[Span],
+    series: &[Series],
+    logs: &[crate::model::LogRecord],
+) -> Option<TimeRange> {
+    let (mut first, mut last) = logs.iter().fold((i64::MAX, i64::MIN), |(a, b), r| {
+        (a.min(r.timestamp.0), b.max(r.timestamp.0))
+    });
+    if let Some(range) = data_range(spans, series) {
+        first = first.min(range.start.0);
+        last = last.max(range.end.0);
+    }
+    TimeRange::new(Timestamp(first), Timestamp(last))
 }
 
 /// The range covered by spans and series.

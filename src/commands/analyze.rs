@@ -1,7 +1,7 @@
 //! `baynet analyze`: detectors and the root-cause network on an offline input directory.
 
 use anyhow::Context;
-use baynet::analysis::{AnalysisConfig, AnalysisInput, analyze, data_range};
+use baynet::analysis::{AnalysisConfig, AnalysisInput, RecordLogs, analyze, data_range_with_logs};
 use baynet::detect::window::parse_range;
 use baynet::rca::LinkStrengths;
 use clap::Args;
@@ -30,12 +30,14 @@ pub struct AnalyzeArgs {
 pub fn run(args: AnalyzeArgs) -> anyhow::Result<()> {
     let dataset = baynet::input_dir::read_dir(&args.input)
         .with_context(|| format!("reading {}", args.input.display()))?;
-    let data = data_range(&dataset.spans, &dataset.series).with_context(|| {
-        format!(
-            "{} holds no traces and no metrics to analyse (logs alone need the log detectors)",
-            args.input.display()
-        )
-    })?;
+    let data = data_range_with_logs(&dataset.spans, &dataset.series, &dataset.logs).with_context(
+        || {
+            format!(
+                "{} holds no traces, metrics or logs to analyse",
+                args.input.display()
+            )
+        },
+    )?;
     let baseline = args
         .baseline
         .as_deref()
@@ -51,12 +53,13 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<()> {
     let mut config = AnalysisConfig::default();
     config.detect.window =
         baynet::model::time::parse_duration(&args.step).map_err(anyhow::Error::msg)?;
+    let log_family = RecordLogs::new(&dataset.logs);
     let analysis = analyze(
         &AnalysisInput {
             spans: &dataset.spans,
             series: &dataset.series,
             graph: dataset.graph.as_ref(),
-            logs: None,
+            logs: Some(&log_family),
             baseline,
             window,
             data: Some(data),

@@ -2,7 +2,7 @@
 //! is configured and by the offline analyst otherwise.
 
 use anyhow::Context;
-use baynet::analysis::{AnalysisConfig, AnalysisInput, analyze, data_range};
+use baynet::analysis::{AnalysisConfig, AnalysisInput, RecordLogs, analyze, data_range_with_logs};
 use baynet::chat::analyst;
 use baynet::chat::client::{LlmClient, LlmConfig, Provider, Secret, cancellation};
 use baynet::chat::prompt::{PromptBuilder, render};
@@ -49,14 +49,15 @@ pub struct ChatArgs {
 fn situation(args: &ChatArgs) -> anyhow::Result<Situation> {
     let dataset = baynet::input_dir::read_dir(&args.input)
         .with_context(|| format!("reading {}", args.input.display()))?;
-    let data = data_range(&dataset.spans, &dataset.series)
-        .with_context(|| format!("{} holds no traces and no metrics", args.input.display()))?;
+    let data = data_range_with_logs(&dataset.spans, &dataset.series, &dataset.logs)
+        .with_context(|| format!("{} holds no traces, metrics or logs", args.input.display()))?;
+    let log_family = RecordLogs::new(&dataset.logs);
     let analysis = analyze(
         &AnalysisInput {
             spans: &dataset.spans,
             series: &dataset.series,
             graph: dataset.graph.as_ref(),
-            logs: None,
+            logs: Some(&log_family),
             baseline: None,
             window: None,
             data: Some(data),

@@ -25,6 +25,9 @@ pub struct RcaArgs {
     /// Only scenarios whose name contains this.
     #[arg(long, default_value = "")]
     scenario: String,
+    /// Leave the log family out (traces and metrics only), for comparison.
+    #[arg(long)]
+    no_logs: bool,
     /// Print JSON.
     #[arg(long)]
     json: bool,
@@ -35,6 +38,7 @@ fn run_rca(args: RcaArgs) -> anyhow::Result<()> {
         random_seeds: (2000..2000 + args.random).collect(),
         quiet_seeds: (3000..3000 + args.quiet).collect(),
         scenario_filter: args.scenario,
+        logs: !args.no_logs,
         ..RcaEvalConfig::default()
     };
     let report = baynet::eval::rca::evaluate(&config).map_err(anyhow::Error::msg)?;

@@ -5,7 +5,7 @@
 //! A run is a hit@k when the root cause (or, for a partition, its peer) is among the first `k`
 //! services. Fault-free runs count as clean when no service's P(outage) exceeds 15 %.
 
-use crate::analysis::{AnalysisConfig, AnalysisInput, analyze};
+use crate::analysis::{AnalysisConfig, AnalysisInput, RecordLogs, analyze};
 use crate::model::Dataset;
 use crate::rca::LinkStrengths;
 use crate::scenario;
@@ -30,6 +30,8 @@ pub struct RcaEvalConfig {
     pub quiet_seeds: Vec<u64>,
     /// Worker threads.
     pub threads: usize,
+    /// Whether the log family contributes evidence.
+    pub logs: bool,
 }
 
 impl Default for RcaEvalConfig {
@@ -41,6 +43,7 @@ impl Default for RcaEvalConfig {
             random_seeds: (2000..2100).collect(),
             quiet_seeds: (3000..3010).collect(),
             threads: std::thread::available_parallelism().map_or(1, usize::from),
+            logs: true,
         }
     }
 }
@@ -125,13 +128,15 @@ pub fn evaluate_dataset(
     name: &str,
     dataset: &Dataset,
     config: &AnalysisConfig,
+    logs: bool,
 ) -> Result<RcaRun, String> {
+    let log_family = RecordLogs::new(&dataset.logs);
     let analysis = analyze(
         &AnalysisInput {
             spans: &dataset.spans,
             series: &dataset.series,
             graph: None,
-            logs: None,
+            logs: logs.then_some(&log_family as &dyn crate::analysis::LogScorer),
             baseline: None,
             window: None,
             data: None,
@@ -216,7 +221,7 @@ fn run_job(job: &Job, config: &RcaEvalConfig) -> Result<RcaRun, String> {
         ),
     };
     let dataset = run(sim)?;
-    evaluate_dataset(&name, &dataset, &config.analysis)
+    evaluate_dataset(&name, &dataset, &config.analysis, config.logs)
 }
 
 /// Runs every configured evaluation.

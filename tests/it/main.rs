@@ -6,8 +6,8 @@ mod chat; // `baynet chat` with the offline analyst and an unreachable LLM
 mod cli; // exit codes, JSON output and error messages of the binary
 mod console; // the real console in tmux: a red service, the graph, a clean exit
 mod detect; // trace and metric detectors against the simulator's ground truth (subset)
-mod llm; // LLM clients against local servers speaking the OpenAI SSE and Ollama NDJSON protocols
 mod embed; // candle embeddings vs sentence-transformers, `baynet embed` (needs the model)
+mod llm; // LLM clients against local servers speaking the OpenAI SSE and Ollama NDJSON protocols
 mod logs; // `baynet logs templates` on small files
 mod prometheus; // a real Prometheus server scrapes `baynet sim serve` and sees sock-shop
 mod scenarios; // every file in scenarios/ parses and carries the fields Baynet relies on
