@@ -6,6 +6,7 @@
 //! Invariant: the loop never blocks on the engine (it only drains a channel), and the terminal
 //! is restored on every way out: `q`, Ctrl-C, an error, a panic (ratatui's hook).
 
+pub mod chat;
 pub mod draw;
 pub mod sanitize;
 pub mod state;

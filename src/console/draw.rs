@@ -69,9 +69,8 @@ pub fn draw(frame: &mut Frame<'_>, app: &App, theme: &Theme) {
         View::Logs => views::logs(frame, body, app, theme),
         View::Traces => views::traces(frame, body, app, theme),
         View::Metrics => views::metrics(frame, body, app, theme),
-        View::Incidents | View::Chat | View::Experiments => {
-            views::later(frame, body, app.view, theme)
-        }
+        View::Chat => views::chat(frame, body, app, theme),
+        View::Incidents | View::Experiments => views::later(frame, body, app.view, theme),
     }
     if prompt {
         let line = match &app.mode {

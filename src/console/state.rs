@@ -21,7 +21,7 @@ pub enum View {
     Metrics,
     /// Incident memory (a later issue).
     Incidents,
-    /// Chat (a later issue).
+    /// The guided root-cause chat.
     Chat,
     /// Experiments (a later issue).
     Experiments,
@@ -165,6 +165,8 @@ pub struct App {
     pub message: Option<String>,
     /// Whether the user asked to quit.
     pub quit: bool,
+    /// The chat so far (newest last).
+    pub chat: Vec<super::chat::ChatTurn>,
 }
 
 impl Default for App {
@@ -191,6 +193,7 @@ impl App {
             status: None,
             message: None,
             quit: false,
+            chat: Vec::new(),
         }
     }
 
@@ -265,7 +268,7 @@ impl App {
             .unwrap_or_default()
     }
 
-    fn switch_to(&mut self, view: View) {
+    pub(crate) fn switch_to(&mut self, view: View) {
         if view != self.view {
             self.back.push(self.view);
             if self.back.len() > 32 {
@@ -487,6 +490,7 @@ impl App {
             KeyCode::PageDown => self.move_cursor(10),
             KeyCode::Home | KeyCode::Char('g') => self.move_cursor(-10_000),
             KeyCode::End | KeyCode::Char('G') => self.move_cursor(10_000),
+            KeyCode::Char(c @ '1'..='4') if self.view == View::Chat => self.ask_suggestion(c),
             KeyCode::Char(c @ '1'..='8') => {
                 let index = usize::from(c as u8 - b'1');
                 if let Some(view) = TABS.get(index) {
@@ -496,6 +500,29 @@ impl App {
             _ => {}
         }
         Vec::new()
+    }
+}
+
+impl App {
+    /// The questions the Chat view offers now.
+    #[must_use]
+    pub fn chat_suggestions(&self) -> Vec<String> {
+        super::chat::suggestions(&self.chat, self.snapshot.as_ref())
+    }
+
+    fn ask_suggestion(&mut self, key: char) {
+        let index = usize::from(key as u8 - b'1');
+        let Some(snapshot) = &self.snapshot else {
+            self.message = Some("no analysis yet: wait for the first ranking".to_owned());
+            return;
+        };
+        if let Some(question) = self.chat_suggestions().get(index).cloned() {
+            let turn = super::chat::ask(&question, snapshot);
+            self.chat.push(turn);
+            if self.chat.len() > 50 {
+                self.chat.remove(0);
+            }
+        }
     }
 }
 
@@ -531,7 +558,14 @@ pub fn help_for(view: View) -> Vec<(&'static str, &'static str)> {
             ("Enter", "waterfall of the trace (Esc closes)"),
         ],
         View::Metrics => &[("↑↓ / jk", "select the service")],
-        View::Incidents | View::Chat | View::Experiments => &[],
+        View::Chat => &[
+            ("1-4", "ask the suggested question"),
+            (
+                "",
+                "answers come from the offline analyst, citing [service] and [trace]",
+            ),
+        ],
+        View::Incidents | View::Experiments => &[],
     };
     rows.extend_from_slice(specific);
     rows

@@ -131,6 +131,31 @@ fn the_console_shows_a_red_service_in_the_graph_and_quits_cleanly() {
     assert!(graph.contains("RED"), "{graph}");
     assert!(graph.contains("PAUSED"), "{graph}");
 
+    // The chat: a suggested question answered by the offline analyst, naming the service.
+    session.keys(&[":", "c", "h", "a", "t", "Enter"]);
+    let chat = poll(Duration::from_secs(10), Duration::from_millis(200), || {
+        let screen = session.capture();
+        (screen.contains("Suggested questions") && screen.contains("What is failing?"))
+            .then_some(screen)
+    });
+    assert!(
+        chat.is_some(),
+        "chat view not shown:\n{}",
+        session.capture()
+    );
+    session.keys(&["1"]);
+    let answered = poll(Duration::from_secs(10), Duration::from_millis(200), || {
+        let screen = session.capture();
+        screen
+            .contains(&format!("{name} is the most likely root cause [{name}]"))
+            .then_some(screen)
+    });
+    let Some(answered) = answered else {
+        panic!("no answer naming {name}:\n{}", session.capture());
+    };
+    assert!(answered.contains("> What is failing?"), "{answered}");
+    assert!(answered.contains("Why do you suspect"), "{answered}");
+
     session.keys(&["q"]);
     let after = poll(Duration::from_secs(15), Duration::from_millis(200), || {
         let screen = session.capture();

@@ -335,7 +335,7 @@ fn metrics_view_shows_golden_signals_against_the_baseline_band() {
 #[test]
 fn later_tabs_say_plainly_that_they_are_not_built() {
     let mut app = app();
-    for (digit, word) in [('6', "Incidents"), ('7', "Chat"), ('8', "Experiments")] {
+    for (digit, word) in [('6', "Incidents"), ('8', "Experiments")] {
         key(&mut app, KeyCode::Char(digit));
         let screen = text(&render(&app, &Theme::default(), 100, 30));
         assert!(
@@ -411,4 +411,30 @@ fn help_shows_the_keys_of_the_current_view() {
         screen.contains("Help: Traces") && screen.contains("waterfall of the trace"),
         "{screen}"
     );
+}
+
+#[test]
+fn chat_answers_a_suggested_question_about_the_snapshot() {
+    let mut app = app();
+    app.switch_to(View::Chat);
+    let before = text(&render(&app, &Theme::new(Palette::Default, false), 100, 30));
+    assert!(before.contains("Suggested questions"), "{before}");
+    assert!(before.contains("1  What is failing?"), "{before}");
+    key(&mut app, KeyCode::Char('1'));
+    assert_eq!(
+        app.view,
+        View::Chat,
+        "digits ask questions in the chat, not switch views"
+    );
+    let after = text(&render(&app, &Theme::new(Palette::Default, false), 100, 30));
+    assert!(after.contains("> What is failing?"), "{after}");
+    assert!(
+        after.contains("payment is the most likely root cause [payment]"),
+        "{after}"
+    );
+    assert!(after.contains("87 %"), "{after}");
+    // The suggestions moved on.
+    assert!(after.contains("Why do you suspect payment?"), "{after}");
+    key(&mut app, KeyCode::Char('2'));
+    assert_eq!(app.chat.len(), 2);
 }

@@ -408,7 +408,6 @@ pub fn later(frame: &mut Frame<'_>, area: Rect, view: View, theme: &Theme) {
         View::Incidents => {
             "Incidents: not in this build yet. The incident memory (knowledge base of postmortems) comes with a later issue."
         }
-        View::Chat => "Chat: not in this build yet. The incident chat comes with a later issue.",
         _ => {
             "Experiments: not in this build yet. Recording chaos experiments from the console comes with a later issue."
         }
@@ -416,5 +415,65 @@ pub fn later(frame: &mut Frame<'_>, area: Rect, view: View, theme: &Theme) {
     frame.render_widget(
         empty_line(text, theme).block(titled(format!(" {} ", view.title()), theme)),
         area,
+    );
+}
+
+/// The Chat view: the conversation (newest at the bottom) and the numbered suggestions.
+pub fn chat(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
+    let suggestions = app.chat_suggestions();
+    let height = u16::try_from(suggestions.len())
+        .unwrap_or(4)
+        .saturating_add(2);
+    let [talk, choices] =
+        Layout::vertical([Constraint::Min(0), Constraint::Length(height)]).areas(area);
+    let mut lines: Vec<Line<'static>> = Vec::new();
+    if app.chat.is_empty() {
+        lines.push(Line::styled(
+            "Ask about the current situation: press 1-4 for a suggested question.".to_owned(),
+            theme.dim(),
+        ));
+    }
+    for turn in &app.chat {
+        lines.push(Line::styled(
+            format!("> {}", sanitize(&turn.question)),
+            theme.accent(),
+        ));
+        for text in turn.answer.text.lines() {
+            lines.push(Line::raw(sanitize(text)));
+        }
+        lines.push(Line::raw(String::new()));
+    }
+    // Keep the newest lines in view: wrapping is approximate, so scroll by line count.
+    let inner_height = usize::from(talk.height.saturating_sub(2)).max(1);
+    let width = usize::from(talk.width.saturating_sub(2)).max(1);
+    let rows: usize = lines.iter().map(|l| l.width().div_ceil(width).max(1)).sum();
+    let scroll = u16::try_from(rows.saturating_sub(inner_height)).unwrap_or(u16::MAX);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .scroll((scroll, 0))
+            .block(titled(" Chat (offline analyst) ".to_owned(), theme)),
+        talk,
+    );
+    let choice_lines: Vec<Line<'static>> = if suggestions.is_empty() {
+        vec![Line::styled(
+            "waiting for the first ranking".to_owned(),
+            theme.dim(),
+        )]
+    } else {
+        suggestions
+            .iter()
+            .enumerate()
+            .map(|(i, q)| {
+                Line::from(vec![
+                    Span::styled(format!(" {} ", i + 1), theme.selected()),
+                    Span::raw(format!(" {}", sanitize(q))),
+                ])
+            })
+            .collect()
+    };
+    frame.render_widget(
+        Paragraph::new(choice_lines).block(titled(" Suggested questions ".to_owned(), theme)),
+        choices,
     );
 }
