@@ -17,6 +17,7 @@ pub mod detect;
 pub mod eval;
 pub mod experiment;
 pub mod input_dir;
+pub mod knowledge;
 pub mod model;
 pub mod rca;
 pub mod scenario;
