@@ -5,6 +5,7 @@ mod bn;
 mod chat;
 mod detect;
 mod eval;
+mod kb;
 mod sim;
 
 use clap::{Parser, Subcommand};
@@ -37,6 +38,8 @@ enum Command {
     /// Evaluate against the simulator's ground truth.
     #[command(subcommand)]
     Eval(eval::EvalCommand),
+    /// The incident knowledge base: postmortems and playbooks, hybrid search, similar incidents.
+    Kb(kb::KbArgs),
 }
 
 /// Runs the command; no command runs the built-in simulation live.
@@ -51,6 +54,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Chat(args)) => chat::run(args),
         Some(Command::Detect(args)) => detect::run(args),
         Some(Command::Eval(command)) => eval::run(command),
+        Some(Command::Kb(args)) => kb::run(args),
         None => sim::run_default(),
     }
 }

@@ -260,7 +260,7 @@ impl KnowledgeBase {
     /// Validates every file, then copies each into the user directory (as `<id>.md`) and
     /// indexes it; returns the ids in order, calling `acknowledged` after each commit. Nothing
     /// is written when any file is invalid or duplicates an id; re-adding identical content is
-    /// a no-op.
+    /// a no-op (same bytes or the same parsed record).
     ///
     /// # Errors
     /// Validation, duplicate, I/O and store errors.
@@ -282,6 +282,7 @@ impl KnowledgeBase {
             }
             if let Some(existing) = self.store.get(&record.id)
                 && existing.hash != content_hash(&bytes)
+                && existing.postmortem() != record
             {
                 return Err(StoreError::DuplicateId {
                     id: record.id,
