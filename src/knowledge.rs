@@ -56,7 +56,11 @@ impl KbPaths {
             Some(dir) => vec![PathBuf::from(dir)],
             None => {
                 let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("knowledge");
-                if repo.is_dir() { vec![repo] } else { Vec::new() }
+                if repo.is_dir() {
+                    vec![repo]
+                } else {
+                    Vec::new()
+                }
             }
         };
         Ok(Self {
@@ -162,7 +166,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), KbError> {
     std::fs::create_dir_all(dir).map_err(io(dir))?;
     let tmp = dir.join(format!(
         ".{}.tmp-{}",
-        path.file_name().and_then(|n| n.to_str()).unwrap_or("record"),
+        path.file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("record"),
         std::process::id()
     ));
     {
@@ -200,10 +206,7 @@ impl KnowledgeBase {
     ///
     /// # Errors
     /// Store errors.
-    pub fn open(
-        paths: KbPaths,
-        embedder: Box<dyn vectors::TextEmbedder>,
-    ) -> Result<Self, KbError> {
+    pub fn open(paths: KbPaths, embedder: Box<dyn vectors::TextEmbedder>) -> Result<Self, KbError> {
         let store = KnowledgeStore::open(&paths.store_dir, embedder)?;
         let mut kb = Self { paths, store };
         if kb.store.is_empty() {

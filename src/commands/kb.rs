@@ -173,7 +173,10 @@ pub fn run(args: KbArgs) -> anyhow::Result<()> {
                 let dataset = baynet::input_dir::read_dir(&dir)
                     .with_context(|| format!("reading {}", dir.display()))?;
                 let data = data_range(&dataset.spans, &dataset.series).with_context(|| {
-                    format!("{} holds no traces and no metrics to analyse", dir.display())
+                    format!(
+                        "{} holds no traces and no metrics to analyse",
+                        dir.display()
+                    )
                 })?;
                 let analysis = analyze(
                     &AnalysisInput {

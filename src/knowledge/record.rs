@@ -376,9 +376,8 @@ pub fn validate(path: &Path, record: &Postmortem) -> Result<(), RecordError> {
         ("resolved", &record.resolved),
     ] {
         if let Some(text) = value {
-            let parsed = chrono::DateTime::parse_from_rfc3339(text).map_err(|e| {
-                invalid(field, format!("`{text}` is not an RFC 3339 time: {e}"))
-            })?;
+            let parsed = chrono::DateTime::parse_from_rfc3339(text)
+                .map_err(|e| invalid(field, format!("`{text}` is not an RFC 3339 time: {e}")))?;
             if parsed.offset().local_minus_utc() != 0 {
                 return Err(invalid(
                     field,
@@ -419,7 +418,10 @@ pub fn validate(path: &Path, record: &Postmortem) -> Result<(), RecordError> {
             }
         }
     }
-    for (field, value) in [("mttd_secs", record.mttd_secs), ("mttr_secs", record.mttr_secs)] {
+    for (field, value) in [
+        ("mttd_secs", record.mttd_secs),
+        ("mttr_secs", record.mttr_secs),
+    ] {
         if value.is_some_and(|v| !v.is_finite() || v < 0.0) {
             return Err(invalid(field, "must be a non-negative number".to_owned()));
         }
@@ -503,11 +505,21 @@ mod tests {
     #[test]
     fn errors_name_the_file_and_the_field() {
         let bad_class = PLAYBOOK.replace("fault_class: network-delay", "fault_class: gremlins");
-        let error = parse(Path::new("kb/x.md"), &bad_class).unwrap_err().to_string();
-        assert!(error.contains("kb/x.md") && error.contains("fault_class"), "{error}");
+        let error = parse(Path::new("kb/x.md"), &bad_class)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("kb/x.md") && error.contains("fault_class"),
+            "{error}"
+        );
         let no_title = PLAYBOOK.replace("title: \"Network delay: added latency\"\n", "");
-        let error = parse(Path::new("kb/y.md"), &no_title).unwrap_err().to_string();
-        assert!(error.contains("kb/y.md") && error.contains("title"), "{error}");
+        let error = parse(Path::new("kb/y.md"), &no_title)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("kb/y.md") && error.contains("title"),
+            "{error}"
+        );
         let bad_role = PLAYBOOK.replace("  gateway:", "  gatewy:");
         let error = parse(Path::new("z.md"), &bad_role).unwrap_err().to_string();
         assert!(error.contains("gatewy"), "{error}");
@@ -520,9 +532,16 @@ mod tests {
         );
         let error = parse(Path::new("t.md"), &local).unwrap_err().to_string();
         assert!(error.contains("UTC"), "{error}");
-        let error = parse(Path::new("n.md"), "# just markdown\n").unwrap_err().to_string();
-        assert!(error.contains("n.md") && error.contains("front matter"), "{error}");
-        let error = parse(Path::new("u.md"), "---\nid: a\n").unwrap_err().to_string();
+        let error = parse(Path::new("n.md"), "# just markdown\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("n.md") && error.contains("front matter"),
+            "{error}"
+        );
+        let error = parse(Path::new("u.md"), "---\nid: a\n")
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("unterminated"), "{error}");
         let bad_id = PLAYBOOK.replace("id: playbook-network-delay", "id: \"../etc\"");
         let error = parse(Path::new("i.md"), &bad_id).unwrap_err().to_string();
@@ -538,7 +557,9 @@ mod tests {
         ));
         let mut nul = PLAYBOOK.as_bytes().to_vec();
         nul.insert(10, 0);
-        let error = parse_bytes(Path::new("b.md"), &nul).unwrap_err().to_string();
+        let error = parse_bytes(Path::new("b.md"), &nul)
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("NUL") && error.contains("b.md"), "{error}");
         let error = parse_bytes(Path::new("c.md"), &[b'-', 0xff, 0xfe])
             .unwrap_err()

@@ -60,7 +60,11 @@ pub fn vectorize(signature: &SymptomSignature) -> SignatureVector {
         let role = role_name(ServiceRole::guess(service));
         for (signal, &score) in signals {
             if score.is_finite() && score > 0.0 {
-                bump(&mut vector.by_role, (role.to_owned(), signal.clone()), score);
+                bump(
+                    &mut vector.by_role,
+                    (role.to_owned(), signal.clone()),
+                    score,
+                );
                 bump(&mut vector.by_signal, signal.clone(), score);
             }
         }
@@ -167,7 +171,14 @@ mod tests {
     #[test]
     fn same_fault_class_on_another_service_beats_another_fault_on_the_same_service() {
         let pod_failure_carts = with_services(&[
-            ("carts", &[("health", 0.9), ("traffic_rps", 0.8), ("restarts_per_s", 0.7)]),
+            (
+                "carts",
+                &[
+                    ("health", 0.9),
+                    ("traffic_rps", 0.8),
+                    ("restarts_per_s", 0.7),
+                ],
+            ),
             ("front-end", &[("error_ratio", 0.8)]),
         ]);
         let cpu_stress_orders = with_services(&[

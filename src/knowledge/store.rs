@@ -458,7 +458,10 @@ impl KnowledgeStore {
             .as_deref()
             .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
         {
-            doc.add_date(f.started, DateTime::from_timestamp_secs(started.timestamp()));
+            doc.add_date(
+                f.started,
+                DateTime::from_timestamp_secs(started.timestamp()),
+            );
         }
         doc
     }
@@ -666,7 +669,12 @@ impl KnowledgeStore {
         }
         self.signatures = by_id
             .iter()
-            .map(|(id, s)| (id.clone(), signature::vectorize(&s.record.symptom_signature)))
+            .map(|(id, s)| {
+                (
+                    id.clone(),
+                    signature::vectorize(&s.record.symptom_signature),
+                )
+            })
             .collect();
         self.records = by_id;
         self.rebuild_text_index()
@@ -737,7 +745,11 @@ impl KnowledgeStore {
                 .get(id)
                 .is_some_and(|stored| self.passes(stored, query))
         };
-        let bm25: Vec<String> = self.bm25(&query.text)?.into_iter().filter(allowed).collect();
+        let bm25: Vec<String> = self
+            .bm25(&query.text)?
+            .into_iter()
+            .filter(allowed)
+            .collect();
         let vector: Vec<String> = match &query_vector {
             None => Vec::new(),
             Some(first) => self

@@ -212,7 +212,10 @@ pub fn reciprocal_rank_fusion(lists: &[Vec<String>], k: f64) -> Vec<(String, f64
             *fused.entry(id.as_str()).or_insert(0.0) += 1.0 / (k + rank);
         }
     }
-    let mut out: Vec<(String, f64)> = fused.into_iter().map(|(id, s)| (id.to_owned(), s)).collect();
+    let mut out: Vec<(String, f64)> = fused
+        .into_iter()
+        .map(|(id, s)| (id.to_owned(), s))
+        .collect();
     out.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     out
 }
@@ -261,7 +264,12 @@ mod tests {
         index.upsert("cpu", vec![vectors[2].clone()]);
         assert_eq!(index.search(&vectors[0], 2)[0].0, "pod");
         index.remove("pod");
-        assert!(index.search(&vectors[0], 2).iter().all(|(id, _)| id != "pod"));
+        assert!(
+            index
+                .search(&vectors[0], 2)
+                .iter()
+                .all(|(id, _)| id != "pod")
+        );
     }
 
     #[test]

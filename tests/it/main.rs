@@ -5,6 +5,7 @@ mod analyze; // `baynet analyze` ranks the root cause of saved incidents
 mod chat; // `baynet chat` with the offline analyst and an unreachable LLM
 mod cli; // exit codes, JSON output and error messages of the binary
 mod detect; // trace and metric detectors against the simulator's ground truth (subset)
+mod kb; // `baynet kb`: knowledge base end to end, bad input, SIGKILL crash safety
 mod llm; // LLM clients against local servers speaking the OpenAI SSE and Ollama NDJSON protocols
 mod prometheus; // a real Prometheus server scrapes `baynet sim serve` and sees sock-shop
 mod scenarios; // every file in scenarios/ parses and carries the fields Baynet relies on
