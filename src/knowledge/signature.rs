@@ -200,9 +200,11 @@ mod tests {
 
     #[test]
     fn role_lists_and_scored_services_meet_in_one_space() {
-        let mut playbook = SymptomSignature::default();
-        playbook.service = vec!["health".into(), "traffic_rps".into()];
-        playbook.gateway = vec!["error_ratio".into()];
+        let playbook = SymptomSignature {
+            service: vec!["health".into(), "traffic_rps".into()],
+            gateway: vec!["error_ratio".into()],
+            ..SymptomSignature::default()
+        };
         let observed = with_services(&[
             ("shipping", &[("health", 1.0), ("traffic_rps", 1.0)]),
             ("front-end", &[("error_ratio", 1.0)]),
@@ -210,8 +212,10 @@ mod tests {
         let s = similarity(&vectorize(&playbook), &vectorize(&observed));
         assert!((s - 1.0).abs() < 1e-9, "{s}");
         // The same signals at another role only match on the signal-only part.
-        let mut at_database = SymptomSignature::default();
-        at_database.database = vec!["health".into(), "traffic_rps".into(), "error_ratio".into()];
+        let at_database = SymptomSignature {
+            database: vec!["health".into(), "traffic_rps".into(), "error_ratio".into()],
+            ..SymptomSignature::default()
+        };
         let s = similarity(&vectorize(&playbook), &vectorize(&at_database));
         assert!((s - (1.0 - ROLE_WEIGHT)).abs() < 1e-9, "{s}");
         assert!(similarity(&vectorize(&playbook), &SignatureVector::default()).abs() < 1e-12);
