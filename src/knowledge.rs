@@ -11,6 +11,8 @@
 //! incidents; `kb add` copies files there) and the curated `knowledge/` of the repository,
 //! which is indexed but never written to.
 
+pub mod draft;
+pub mod evaluate;
 pub mod record;
 pub mod signature;
 pub mod store;
