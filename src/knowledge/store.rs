@@ -810,3 +810,103 @@ impl KnowledgeStore {
             .collect())
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::knowledge::record::parse;
+    use crate::knowledge::vectors::HashedBagOfWords;
+
+    fn stored(id: &str, class: &str, service: &str, title: &str) -> StoredRecord {
+        let text = format!(
+            "---\nid: {id}\ntitle: \"{title}\"\nsource: live-incident\nfault_class: {class}\n\
+             root_cause_service: {service}\ntags: [t-{class}]\n---\n\n## Summary\n{title}.\n"
+        );
+        let record = parse(Path::new("x.md"), &text).unwrap();
+        StoredRecord {
+            path: PathBuf::from(format!("/kb/{id}.md")),
+            hash: content_hash(text.as_bytes()),
+            body: record.body.clone(),
+            record,
+        }
+    }
+
+    fn ids(hits: &[Hit]) -> Vec<&str> {
+        hits.iter().map(|h| h.id.as_str()).collect()
+    }
+
+    #[test]
+    fn upsert_search_filter_remove_and_repair_after_a_lost_text_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store =
+            KnowledgeStore::open(dir.path(), Box::new(HashedBagOfWords::default())).unwrap();
+        store
+            .upsert(stored(
+                "a",
+                "pod-failure",
+                "carts",
+                "Carts readiness probe failing",
+            ))
+            .unwrap();
+        store
+            .upsert(stored(
+                "b",
+                "cpu-stress",
+                "orders",
+                "Orders throttled on CPU",
+            ))
+            .unwrap();
+        let query = SearchQuery {
+            text: "readiness probe".to_owned(),
+            limit: 5,
+            ..SearchQuery::default()
+        };
+        let hits = store.search(&query).unwrap();
+        assert_eq!(hits[0].id, "a");
+        assert_eq!(hits[0].bm25_rank, Some(1));
+        assert!(hits[0].similarity > 0.9 && hits[0].similarity <= 1.0);
+        let filtered = store
+            .search(&SearchQuery {
+                fault_class: Some("cpu-stress".to_owned()),
+                ..query.clone()
+            })
+            .unwrap();
+        assert!(ids(&filtered).iter().all(|id| *id == "b"), "{filtered:?}");
+        let tagged = store
+            .search(&SearchQuery {
+                text: "orders cpu".to_owned(),
+                tags: vec!["t-pod-failure".to_owned()],
+                ..query.clone()
+            })
+            .unwrap();
+        assert!(ids(&tagged).iter().all(|id| *id == "a"), "{tagged:?}");
+        // Same id from another file is a duplicate naming both files.
+        let mut other = stored("a", "pod-failure", "carts", "Other");
+        other.path = PathBuf::from("/elsewhere/a.md");
+        let error = store.upsert(other).unwrap_err().to_string();
+        assert!(
+            error.contains("/kb/a.md") && error.contains("/elsewhere/a.md"),
+            "{error}"
+        );
+        drop(store);
+        // The text index is derived: lose it, and the next open rebuilds it from redb.
+        std::fs::remove_dir_all(dir.path().join("text")).unwrap();
+        let mut store =
+            KnowledgeStore::open(dir.path(), Box::new(HashedBagOfWords::new(64))).unwrap();
+        assert_eq!(store.len(), 2);
+        assert_eq!(store.search(&query).unwrap()[0].id, "a");
+        assert_eq!(store.search(&query).unwrap()[0].bm25_rank, Some(1));
+        store.remove("a").unwrap();
+        assert!(
+            ids(&store.search(&query).unwrap())
+                .iter()
+                .all(|id| *id != "a")
+        );
+        assert!(matches!(store.remove("a"), Err(StoreError::NotFound(_))));
+        drop(store);
+        let store = KnowledgeStore::open(dir.path(), Box::new(HashedBagOfWords::new(64))).unwrap();
+        assert_eq!(store.len(), 1);
+        assert!(store.get("b").is_some());
+    }
+}
