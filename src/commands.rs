@@ -7,6 +7,7 @@ mod console;
 mod detect;
 mod embed;
 mod eval;
+mod kb;
 mod logs;
 mod sim;
 
@@ -48,6 +49,8 @@ enum Command {
     /// Evaluate against the simulator's ground truth.
     #[command(subcommand)]
     Eval(eval::EvalCommand),
+    /// The incident knowledge base: postmortems and playbooks, hybrid search, similar incidents.
+    Kb(kb::KbArgs),
 }
 
 impl Cli {
@@ -73,6 +76,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Logs(command)) => logs::run(command),
         Some(Command::Embed(args)) => embed::run(args),
         Some(Command::Eval(command)) => eval::run(command),
+        Some(Command::Kb(args)) => kb::run(args),
         Some(Command::Console(args)) => console::run(&args),
         None => console::run(&console::ConsoleArgs::default()),
     }

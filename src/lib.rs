@@ -25,6 +25,7 @@ pub mod embed;
 pub mod eval;
 pub mod experiment;
 pub mod input_dir;
+pub mod knowledge;
 pub mod live;
 pub mod model;
 pub mod rca;

@@ -12,6 +12,9 @@ pub enum EvalCommand {
     /// Root-cause ranking of the whole pipeline (detectors → Bayesian network): top-1/top-3 on
     /// the built-in scenarios and randomised faults, false alarms on fault-free runs.
     Rca(RcaArgs),
+    /// Knowledge-base retrieval: postmortems drafted from simulated incidents, leave one out,
+    /// top-1/top-3 same-fault-class hit rate.
+    Retrieval(RetrievalArgs),
 }
 
 #[derive(Debug, Args)]
@@ -31,6 +34,47 @@ pub struct RcaArgs {
     /// Print JSON.
     #[arg(long)]
     json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RetrievalArgs {
+    /// Number of random faults added to the 12 scenarios (seeds 4000, 4001, …).
+    #[arg(long, default_value_t = 24)]
+    random: u64,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+fn run_retrieval(args: &RetrievalArgs) -> anyhow::Result<()> {
+    let store = std::env::temp_dir().join(format!("baynet-eval-retrieval-{}", std::process::id()));
+    let seeds: Vec<u64> = (4000..4000 + args.random).collect();
+    let report = baynet::knowledge::evaluate::evaluate(&store, &seeds).map_err(anyhow::Error::msg);
+    let _ = std::fs::remove_dir_all(&store);
+    let report = report?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(());
+    }
+    for run in &report.runs {
+        println!(
+            "{:<44} {:<26} {:<14} top3 [{}]{}",
+            run.name,
+            run.fault_class,
+            run.root_cause,
+            run.top.join(", "),
+            if run.answerable {
+                ""
+            } else {
+                " (no other run of its class)"
+            }
+        );
+    }
+    println!(
+        "answerable {}: same-class top-1 {:.2}, top-3 {:.2}",
+        report.answerable, report.hit_rate_top1, report.hit_rate_top3
+    );
+    Ok(())
 }
 
 fn run_rca(args: RcaArgs) -> anyhow::Result<()> {
@@ -110,6 +154,7 @@ pub fn run(command: EvalCommand) -> anyhow::Result<()> {
     let args = match command {
         EvalCommand::Detectors(args) => args,
         EvalCommand::Rca(args) => return run_rca(args),
+        EvalCommand::Retrieval(args) => return run_retrieval(&args),
     };
     let config = EvalConfig {
         random_seeds: (1000..1000 + args.random).collect(),

@@ -1,0 +1,412 @@
+//! The incident knowledge base: postmortems, playbooks and notes as Markdown files with YAML
+//! front matter (the source of truth), indexed into an embedded hybrid store for retrieval.
+//!
+//! - [`record`] (pure): the schema, parse / validate / render.
+//! - [`signature`] (pure): symptom-signature vectors and similarity, built from an `Analysis`.
+//! - [`vectors`] (pure): the [`vectors::TextEmbedder`] seam, the hashed bag-of-words fallback,
+//!   exact cosine search, reciprocal rank fusion.
+//! - [`store`] (adapter): redb records + tantivy BM25 + stored vectors.
+//!
+//! This module (adapter) adds the directories: the user's knowledge directory (recorded
+//! incidents; `kb add` copies files there) and the curated `knowledge/` of the repository,
+//! which is indexed but never written to.
+
+pub mod draft;
+pub mod evaluate;
+pub mod record;
+pub mod signature;
+pub mod store;
+pub mod vectors;
+
+use crate::analysis::Analysis;
+use crate::chat::situation::SimilarIncident;
+use record::{MAX_FILE_BYTES, Postmortem, RecordError, Source};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use store::{KnowledgeStore, SearchQuery, StoreError, StoredRecord, content_hash};
+
+/// Where the knowledge lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KbPaths {
+    /// The user's directory: recorded incidents and added files.
+    pub user_dir: PathBuf,
+    /// The store (database and index).
+    pub store_dir: PathBuf,
+    /// Curated directories, indexed read-only.
+    pub curated: Vec<PathBuf>,
+}
+
+impl KbPaths {
+    /// Resolves the defaults: user dir `kb_dir` (from `--kb-dir` / `BAYNET_KB_DIR`), else
+    /// `$XDG_DATA_HOME/baynet/knowledge`, else `~/.local/share/baynet/knowledge`; store
+    /// `<data>/baynet/store`; curated `BAYNET_CURATED_KB` or the repository's `knowledge/`.
+    ///
+    /// # Errors
+    /// When neither `XDG_DATA_HOME` nor `HOME` is set.
+    pub fn resolve(kb_dir: Option<PathBuf>) -> Result<Self, String> {
+        let data = match std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
+            Some(dir) => PathBuf::from(dir),
+            None => std::env::var_os("HOME")
+                .filter(|v| !v.is_empty())
+                .map(|home| PathBuf::from(home).join(".local").join("share"))
+                .ok_or("neither XDG_DATA_HOME nor HOME is set; give --kb-dir")?,
+        };
+        let base = data.join("baynet");
+        let curated = match std::env::var_os("BAYNET_CURATED_KB") {
+            Some(dir) if dir.is_empty() => Vec::new(),
+            Some(dir) => vec![PathBuf::from(dir)],
+            None => {
+                let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("knowledge");
+                if repo.is_dir() {
+                    vec![repo]
+                } else {
+                    Vec::new()
+                }
+            }
+        };
+        Ok(Self {
+            user_dir: kb_dir.unwrap_or_else(|| base.join("knowledge")),
+            store_dir: base.join("store"),
+            curated,
+        })
+    }
+
+    /// Whether `path` lies in a curated directory.
+    #[must_use]
+    pub fn is_curated(&self, path: &Path) -> bool {
+        self.curated.iter().any(|dir| path.starts_with(dir))
+    }
+}
+
+/// Errors of the knowledge base.
+#[derive(Debug, thiserror::Error)]
+pub enum KbError {
+    /// Store errors (including validation and duplicates).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Configuration.
+    #[error("{0}")]
+    Config(String),
+    /// A curated record cannot be removed from here.
+    #[error("`{id}` comes from the curated directory ({path}); edit the repository instead", path = .path.display())]
+    Curated {
+        /// The id.
+        id: String,
+        /// Its file.
+        path: PathBuf,
+    },
+}
+
+impl From<RecordError> for KbError {
+    fn from(error: RecordError) -> Self {
+        Self::Store(StoreError::Record(error))
+    }
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> KbError + '_ {
+    move |source| {
+        KbError::Store(StoreError::Io {
+            path: path.to_owned(),
+            source,
+        })
+    }
+}
+
+/// Reads and parses one file, refusing files over the limit before reading them.
+///
+/// # Errors
+/// I/O and validation errors naming the file.
+pub fn read_record(path: &Path) -> Result<(Postmortem, Vec<u8>), KbError> {
+    let size = std::fs::metadata(path).map_err(io(path))?.len();
+    if size > MAX_FILE_BYTES as u64 {
+        return Err(RecordError::TooLarge {
+            path: path.to_owned(),
+            bytes: usize::try_from(size).unwrap_or(usize::MAX),
+        }
+        .into());
+    }
+    let bytes = std::fs::read(path).map_err(io(path))?;
+    let record = record::parse_bytes(path, &bytes)?;
+    Ok((record, bytes))
+}
+
+/// Every `*.md` under `dir` (recursively, sorted), except README files.
+///
+/// # Errors
+/// I/O errors.
+pub fn markdown_files(dir: &Path) -> Result<Vec<PathBuf>, KbError> {
+    let mut found = Vec::new();
+    if !dir.is_dir() {
+        return Ok(found);
+    }
+    let mut pending = vec![dir.to_owned()];
+    while let Some(current) = pending.pop() {
+        for entry in std::fs::read_dir(&current).map_err(io(&current))? {
+            let path = entry.map_err(io(&current))?.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path.extension().is_some_and(|e| e == "md")
+                && !path
+                    .file_name()
+                    .is_some_and(|n| n.eq_ignore_ascii_case("README.md"))
+            {
+                found.push(path);
+            }
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file, fsync, rename, fsync of the folder.
+///
+/// # Errors
+/// I/O errors.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), KbError> {
+    let dir = path.parent().unwrap_or_else(|| Path::new("."));
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        path.file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("record"),
+        std::process::id()
+    ));
+    {
+        let mut file = std::fs::File::create(&tmp).map_err(io(&tmp))?;
+        file.write_all(bytes).map_err(io(&tmp))?;
+        file.sync_all().map_err(io(&tmp))?;
+    }
+    std::fs::rename(&tmp, path).map_err(io(path))?;
+    if let Ok(folder) = std::fs::File::open(dir) {
+        folder.sync_all().map_err(io(dir))?;
+    }
+    Ok(())
+}
+
+/// What a reindex did.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct ReindexReport {
+    /// Records indexed.
+    pub indexed: usize,
+    /// Files skipped, with the reason.
+    pub skipped: Vec<String>,
+}
+
+/// The knowledge base: the directories and the store.
+#[derive(Debug)]
+pub struct KnowledgeBase {
+    /// Where things live.
+    pub paths: KbPaths,
+    /// The store.
+    pub store: KnowledgeStore,
+}
+
+impl KnowledgeBase {
+    /// Opens the store; on a first open (empty store) indexes the directories.
+    ///
+    /// # Errors
+    /// Store errors.
+    pub fn open(paths: KbPaths, embedder: Box<dyn vectors::TextEmbedder>) -> Result<Self, KbError> {
+        let store = KnowledgeStore::open(&paths.store_dir, embedder)?;
+        let mut kb = Self { paths, store };
+        if kb.store.is_empty() {
+            kb.reindex()?;
+        }
+        Ok(kb)
+    }
+
+    /// Rebuilds everything from the Markdown files: curated directories first, then the user
+    /// directory. Invalid files and later duplicates are skipped and reported.
+    ///
+    /// # Errors
+    /// Store errors.
+    pub fn reindex(&mut self) -> Result<ReindexReport, KbError> {
+        let mut report = ReindexReport::default();
+        let mut by_id: BTreeMap<String, StoredRecord> = BTreeMap::new();
+        let mut dirs = self.paths.curated.clone();
+        dirs.push(self.paths.user_dir.clone());
+        for dir in &dirs {
+            for path in markdown_files(dir)? {
+                match read_record(&path) {
+                    Ok((record, bytes)) => {
+                        if let Some(first) = by_id.get(&record.id) {
+                            report.skipped.push(
+                                StoreError::DuplicateId {
+                                    id: record.id.clone(),
+                                    first: first.path.clone(),
+                                    second: path.clone(),
+                                }
+                                .to_string(),
+                            );
+                            continue;
+                        }
+                        let body = record.body.clone();
+                        by_id.insert(
+                            record.id.clone(),
+                            StoredRecord {
+                                path: path.clone(),
+                                hash: content_hash(&bytes),
+                                record,
+                                body,
+                            },
+                        );
+                    }
+                    Err(error) => report.skipped.push(error.to_string()),
+                }
+            }
+        }
+        report.indexed = by_id.len();
+        self.store.replace_all(by_id.into_values().collect())?;
+        Ok(report)
+    }
+
+    /// Validates every file, then copies each into the user directory (as `<id>.md`) and
+    /// indexes it; returns the ids in order, calling `acknowledged` after each commit. Nothing
+    /// is written when any file is invalid or duplicates an id; re-adding identical content is
+    /// a no-op (same bytes or the same parsed record).
+    ///
+    /// # Errors
+    /// Validation, duplicate, I/O and store errors.
+    pub fn add_files(
+        &mut self,
+        files: &[PathBuf],
+        mut acknowledged: impl FnMut(&str),
+    ) -> Result<Vec<String>, KbError> {
+        let mut parsed: Vec<(PathBuf, Postmortem, Vec<u8>)> = Vec::new();
+        for path in files {
+            let (record, bytes) = read_record(path)?;
+            if let Some((first, _, _)) = parsed.iter().find(|(_, r, _)| r.id == record.id) {
+                return Err(StoreError::DuplicateId {
+                    id: record.id,
+                    first: first.clone(),
+                    second: path.clone(),
+                }
+                .into());
+            }
+            if let Some(existing) = self.store.get(&record.id)
+                && existing.hash != content_hash(&bytes)
+                && existing.postmortem() != record
+            {
+                return Err(StoreError::DuplicateId {
+                    id: record.id,
+                    first: existing.path.clone(),
+                    second: path.clone(),
+                }
+                .into());
+            }
+            parsed.push((path.clone(), record, bytes));
+        }
+        let mut ids = Vec::new();
+        for (_, record, bytes) in parsed {
+            let id = record.id.clone();
+            if self.store.get(&id).is_none() {
+                let dest = self.paths.user_dir.join(format!("{id}.md"));
+                write_atomic(&dest, &bytes)?;
+                let body = record.body.clone();
+                self.store.upsert(StoredRecord {
+                    path: dest,
+                    hash: content_hash(&bytes),
+                    record,
+                    body,
+                })?;
+            }
+            acknowledged(&id);
+            ids.push(id);
+        }
+        Ok(ids)
+    }
+
+    /// Writes a recorded incident into the user directory and indexes it.
+    ///
+    /// # Errors
+    /// Rendering, I/O and store errors.
+    pub fn record(&mut self, record: &Postmortem) -> Result<PathBuf, KbError> {
+        record::validate(Path::new("<recorded incident>"), record)?;
+        let text = record::render(record).map_err(KbError::Config)?;
+        let dest = self.paths.user_dir.join(format!("{}.md", record.id));
+        if let Some(existing) = self.store.get(&record.id)
+            && existing.path != dest
+        {
+            return Err(StoreError::DuplicateId {
+                id: record.id.clone(),
+                first: existing.path.clone(),
+                second: dest,
+            }
+            .into());
+        }
+        write_atomic(&dest, text.as_bytes())?;
+        self.store.upsert(StoredRecord {
+            path: dest.clone(),
+            hash: content_hash(text.as_bytes()),
+            record: record.clone(),
+            body: record.body.clone(),
+        })?;
+        Ok(dest)
+    }
+
+    /// Removes a record and its file from the user directory (curated ones are refused).
+    ///
+    /// # Errors
+    /// Unknown id, curated record, I/O and store errors.
+    pub fn remove(&mut self, id: &str) -> Result<StoredRecord, KbError> {
+        let stored = self
+            .store
+            .get(id)
+            .ok_or_else(|| StoreError::NotFound(id.to_owned()))?;
+        if self.paths.is_curated(&stored.path) {
+            return Err(KbError::Curated {
+                id: id.to_owned(),
+                path: stored.path.clone(),
+            });
+        }
+        let path = stored.path.clone();
+        let removed = self.store.remove(id)?;
+        if path.is_file() {
+            std::fs::remove_file(&path).map_err(io(&path))?;
+        }
+        Ok(removed)
+    }
+}
+
+/// The query retrieval uses for an analysis: its signature and the evidence text of the top
+/// suspects.
+#[must_use]
+pub fn query_for_analysis(analysis: &Analysis, limit: usize) -> SearchQuery {
+    SearchQuery {
+        text: signature::evidence_text(analysis, 3),
+        signature: Some(signature::from_analysis(analysis)),
+        exclude_sources: vec![Source::Notes],
+        limit,
+        ..SearchQuery::default()
+    }
+}
+
+/// Past incidents and playbooks most similar to `analysis`, in the chat's shape.
+///
+/// # Errors
+/// Store errors.
+pub fn similar_incidents(
+    store: &mut KnowledgeStore,
+    analysis: &Analysis,
+    limit: usize,
+) -> Result<Vec<SimilarIncident>, StoreError> {
+    let hits = store.search(&query_for_analysis(analysis, limit))?;
+    Ok(hits
+        .into_iter()
+        .filter_map(|hit| {
+            let stored = store.get(&hit.id)?;
+            let record = stored.postmortem();
+            Some(SimilarIncident {
+                id: hit.id,
+                title: hit.title,
+                root_cause: hit.root_cause_service,
+                fault_class: hit.fault_class,
+                remediation: record.remediation.clone(),
+                summary: record.summary(),
+                similarity: hit.similarity,
+            })
+        })
+        .collect())
+}

@@ -1,0 +1,162 @@
+//! Retrieval quality on the simulator (adapter: a temporary store on disk). Each built-in
+//! scenario and random fault is simulated and analysed; a postmortem is drafted from each
+//! analysis with its true fault class and root cause; then, leave one out, the analysis of each
+//! run is the query over the others' postmortems (playbooks and notes left out), and a hit is a
+//! top-k result of the same fault class.
+
+use super::draft;
+use super::query_for_analysis;
+use super::record::Source;
+use super::store::{KnowledgeStore, StoreError, StoredRecord, content_hash};
+use super::vectors::HashedBagOfWords;
+use crate::analysis::{AnalysisConfig, AnalysisInput, analyze};
+use crate::rca::LinkStrengths;
+use crate::sim::engine::SimConfig;
+use crate::sim::run::{config_for, run};
+use serde::Serialize;
+use std::path::Path;
+use std::time::Duration;
+
+/// One left-out run.
+#[derive(Debug, Clone, Serialize)]
+pub struct RetrievalRun {
+    /// Run name.
+    pub name: String,
+    /// True fault class.
+    pub fault_class: String,
+    /// True root cause.
+    pub root_cause: String,
+    /// Fault classes of the top three results.
+    pub top: Vec<String>,
+    /// Whether the first result has the same class.
+    pub hit1: bool,
+    /// Whether one of the first three does.
+    pub hit3: bool,
+    /// Whether any other run of the same class exists (otherwise no hit is possible).
+    pub answerable: bool,
+}
+
+/// The evaluation.
+#[derive(Debug, Clone, Serialize)]
+pub struct RetrievalReport {
+    /// Every run.
+    pub runs: Vec<RetrievalRun>,
+    /// Answerable runs.
+    pub answerable: usize,
+    /// Top-1 same-class hit rate over answerable runs.
+    pub hit_rate_top1: f64,
+    /// Top-3 same-class hit rate over answerable runs.
+    pub hit_rate_top3: f64,
+}
+
+fn shorten(mut config: SimConfig) -> SimConfig {
+    config.baseline = Duration::from_secs(480);
+    config.fault_duration = Duration::from_secs(300);
+    config.recovery = Duration::from_secs(60);
+    config
+}
+
+/// Runs the leave-one-out evaluation on the built-in scenarios and `random_seeds`, with the
+/// store in `store_dir` (emptied first).
+///
+/// # Errors
+/// Simulation, analysis and store errors.
+pub fn evaluate(store_dir: &Path, random_seeds: &[u64]) -> Result<RetrievalReport, String> {
+    let mut sims: Vec<(String, SimConfig)> = crate::scenario::builtin()
+        .map_err(|e| e.to_string())?
+        .iter()
+        .map(|s| (s.name.clone(), shorten(config_for(s, 7))))
+        .collect();
+    for &seed in random_seeds {
+        sims.push((
+            format!("random-{seed}"),
+            shorten(SimConfig {
+                seed,
+                fault: Some(crate::sim::random::random_fault(seed)),
+                scenario: "random".to_owned(),
+                ..SimConfig::default()
+            }),
+        ));
+    }
+    let mut cases: Vec<(String, crate::model::GroundTruth, crate::analysis::Analysis)> = Vec::new();
+    for (name, sim) in sims {
+        let dataset = run(sim)?;
+        let Some(truth) = dataset.ground_truth.clone() else {
+            continue;
+        };
+        let analysis = analyze(
+            &AnalysisInput {
+                spans: &dataset.spans,
+                series: &dataset.series,
+                graph: None,
+                logs: None,
+                baseline: None,
+                window: None,
+                data: None,
+            },
+            &AnalysisConfig::default(),
+            LinkStrengths::new(),
+        )
+        .map_err(|e| format!("{name}: {e}"))?;
+        cases.push((name, truth, analysis));
+    }
+    if store_dir.is_dir() {
+        std::fs::remove_dir_all(store_dir).map_err(|e| e.to_string())?;
+    }
+    let mut store = KnowledgeStore::open(store_dir, Box::new(HashedBagOfWords::default()))
+        .map_err(|e: StoreError| e.to_string())?;
+    let records: Vec<StoredRecord> = cases
+        .iter()
+        .map(|(name, truth, analysis)| {
+            let record = draft::from_analysis(
+                analysis,
+                name,
+                Source::ChaosExperiment,
+                truth.fault_class.as_str(),
+                Some(&truth.root_cause),
+            );
+            let body = record.body.clone();
+            StoredRecord {
+                path: Path::new("eval").join(format!("{name}.md")),
+                hash: content_hash(body.as_bytes()),
+                record,
+                body,
+            }
+        })
+        .collect();
+    store.replace_all(records).map_err(|e| e.to_string())?;
+    let mut runs = Vec::new();
+    for (name, truth, analysis) in &cases {
+        let mut query = query_for_analysis(analysis, 3);
+        query.exclude_id = Some(name.clone());
+        let hits = store.search(&query).map_err(|e| e.to_string())?;
+        let class = truth.fault_class.as_str();
+        let top: Vec<String> = hits.iter().map(|h| h.fault_class.clone()).collect();
+        runs.push(RetrievalRun {
+            name: name.clone(),
+            fault_class: class.to_owned(),
+            root_cause: truth.root_cause.clone(),
+            hit1: top.first().is_some_and(|c| c == class),
+            hit3: top.iter().any(|c| c == class),
+            top,
+            answerable: cases
+                .iter()
+                .any(|(other, t, _)| other != name && t.fault_class == truth.fault_class),
+        });
+    }
+    let answerable: Vec<&RetrievalRun> = runs.iter().filter(|r| r.answerable).collect();
+    #[allow(clippy::cast_precision_loss)]
+    let rate = |hit: fn(&RetrievalRun) -> bool| {
+        if answerable.is_empty() {
+            0.0
+        } else {
+            answerable.iter().filter(|r| hit(r)).count() as f64 / answerable.len() as f64
+        }
+    };
+    Ok(RetrievalReport {
+        answerable: answerable.len(),
+        hit_rate_top1: rate(|r| r.hit1),
+        hit_rate_top3: rate(|r| r.hit3),
+        runs,
+    })
+}

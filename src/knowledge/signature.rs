@@ -1,0 +1,223 @@
+//! Symptom-signature similarity (pure). A signature is turned into two sparse vectors: one over
+//! `(role, signal)` pairs and one over signals alone, so that a past incident of the same fault
+//! kind on a *different* service of the same role matches as well as one on the same service.
+//! Similarity is a weighted sum of the two cosines.
+
+use super::record::SymptomSignature;
+use crate::analysis::Analysis;
+use crate::model::ServiceRole;
+use std::collections::BTreeMap;
+
+/// Weight of the `(role, signal)` cosine; the signal-only cosine gets the rest.
+pub const ROLE_WEIGHT: f64 = 0.7;
+
+/// Sparse weighted vectors of one signature.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SignatureVector {
+    /// Weight per `(role, signal)`.
+    pub by_role: BTreeMap<(String, String), f64>,
+    /// Weight per signal.
+    pub by_signal: BTreeMap<String, f64>,
+}
+
+impl SignatureVector {
+    /// Whether nothing is in it.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.by_signal.is_empty()
+    }
+}
+
+/// The role name used in signatures (unknown services count as `service`).
+#[must_use]
+pub fn role_name(role: ServiceRole) -> &'static str {
+    match role {
+        ServiceRole::Gateway => "gateway",
+        ServiceRole::Database => "database",
+        ServiceRole::Cache => "cache",
+        ServiceRole::Queue => "queue",
+        ServiceRole::Service | ServiceRole::Unknown => "service",
+    }
+}
+
+fn bump<K: Ord>(map: &mut BTreeMap<K, f64>, key: K, weight: f64) {
+    let slot = map.entry(key).or_insert(0.0);
+    *slot = slot.max(weight);
+}
+
+/// Vectorises a signature: role lists weigh 1; per-service scores weigh their score, under
+/// the role [`ServiceRole::guess`] gives the service.
+#[must_use]
+pub fn vectorize(signature: &SymptomSignature) -> SignatureVector {
+    let mut vector = SignatureVector::default();
+    for (role, signals) in signature.roles() {
+        for signal in signals {
+            bump(&mut vector.by_role, (role.to_owned(), signal.clone()), 1.0);
+            bump(&mut vector.by_signal, signal.clone(), 1.0);
+        }
+    }
+    for (service, signals) in &signature.services {
+        let role = role_name(ServiceRole::guess(service));
+        for (signal, &score) in signals {
+            if score.is_finite() && score > 0.0 {
+                bump(
+                    &mut vector.by_role,
+                    (role.to_owned(), signal.clone()),
+                    score,
+                );
+                bump(&mut vector.by_signal, signal.clone(), score);
+            }
+        }
+    }
+    vector
+}
+
+/// Cosine of two sparse vectors (0 when either is empty).
+#[must_use]
+pub fn cosine<K: Ord>(a: &BTreeMap<K, f64>, b: &BTreeMap<K, f64>) -> f64 {
+    let dot: f64 = a
+        .iter()
+        .filter_map(|(key, x)| b.get(key).map(|y| x * y))
+        .sum();
+    let norm = |m: &BTreeMap<K, f64>| m.values().map(|v| v * v).sum::<f64>().sqrt();
+    let (na, nb) = (norm(a), norm(b));
+    if na <= 0.0 || nb <= 0.0 {
+        0.0
+    } else {
+        (dot / (na * nb)).clamp(0.0, 1.0)
+    }
+}
+
+/// Similarity in [0, 1]: `ROLE_WEIGHT·cos(role, signal) + (1 − ROLE_WEIGHT)·cos(signal)`.
+#[must_use]
+pub fn similarity(a: &SignatureVector, b: &SignatureVector) -> f64 {
+    ROLE_WEIGHT * cosine(&a.by_role, &b.by_role)
+        + (1.0 - ROLE_WEIGHT) * cosine(&a.by_signal, &b.by_signal)
+}
+
+/// Builds the signature of an analysis: the signals of the anomaly events in the ranked range,
+/// per service (with the peak score) and per role (from the graph, else guessed from the
+/// name). Only services above the green band or with events count, and the top suspect's
+/// signals are always in.
+#[must_use]
+pub fn from_analysis(analysis: &Analysis) -> SymptomSignature {
+    let mut signature = SymptomSignature::default();
+    for event in &analysis.report.events {
+        if event.window_start < analysis.focus.start || event.window_start >= analysis.focus.end {
+            continue;
+        }
+        if !event.score.is_finite() || event.signal.is_empty() {
+            continue;
+        }
+        let signal = event.signal.to_ascii_lowercase();
+        let slot = signature
+            .services
+            .entry(event.service.clone())
+            .or_default()
+            .entry(signal)
+            .or_insert(0.0);
+        *slot = slot.max(event.score.clamp(0.0, 1.0));
+    }
+    for (service, signals) in &signature.services.clone() {
+        let role = analysis
+            .graph
+            .service(service)
+            .map(|node| node.role)
+            .filter(|role| *role != ServiceRole::Unknown)
+            .unwrap_or_else(|| ServiceRole::guess(service));
+        if let Some(list) = signature.role_mut(role_name(role)) {
+            for signal in signals.keys() {
+                if !list.contains(signal) {
+                    list.push(signal.clone());
+                }
+            }
+            list.sort();
+        }
+    }
+    signature
+}
+
+/// Evidence text of an analysis: the top suspects' evidence descriptions, for text retrieval.
+#[must_use]
+pub fn evidence_text(analysis: &Analysis, suspects: usize) -> String {
+    let mut text = String::new();
+    for ranked in analysis.ranking.ranking.iter().take(suspects) {
+        text.push_str(&ranked.service);
+        text.push('\n');
+        for item in &ranked.evidence {
+            text.push_str(&item.description);
+            text.push('\n');
+        }
+    }
+    text
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn with_services(services: &[(&str, &[(&str, f64)])]) -> SymptomSignature {
+        let mut signature = SymptomSignature::default();
+        for (service, signals) in services {
+            signature.services.insert(
+                (*service).to_owned(),
+                signals.iter().map(|(s, v)| ((*s).to_owned(), *v)).collect(),
+            );
+        }
+        signature
+    }
+
+    #[test]
+    fn same_fault_class_on_another_service_beats_another_fault_on_the_same_service() {
+        let pod_failure_carts = with_services(&[
+            (
+                "carts",
+                &[
+                    ("health", 0.9),
+                    ("traffic_rps", 0.8),
+                    ("restarts_per_s", 0.7),
+                ],
+            ),
+            ("front-end", &[("error_ratio", 0.8)]),
+        ]);
+        let cpu_stress_orders = with_services(&[
+            ("orders", &[("cpu_cores", 0.95), ("latency_p99_ms", 0.7)]),
+            ("front-end", &[("latency_p99_ms", 0.5)]),
+        ]);
+        let query_pod_failure_orders = with_services(&[
+            ("orders", &[("health", 0.85), ("traffic_rps", 0.9)]),
+            ("front-end", &[("error_ratio", 0.7)]),
+        ]);
+        let query = vectorize(&query_pod_failure_orders);
+        let same_class = similarity(&query, &vectorize(&pod_failure_carts));
+        let same_service = similarity(&query, &vectorize(&cpu_stress_orders));
+        assert!(
+            same_class > 0.8 && same_service < 0.2,
+            "{same_class} vs {same_service}"
+        );
+    }
+
+    #[test]
+    fn role_lists_and_scored_services_meet_in_one_space() {
+        let playbook = SymptomSignature {
+            service: vec!["health".into(), "traffic_rps".into()],
+            gateway: vec!["error_ratio".into()],
+            ..SymptomSignature::default()
+        };
+        let observed = with_services(&[
+            ("shipping", &[("health", 1.0), ("traffic_rps", 1.0)]),
+            ("front-end", &[("error_ratio", 1.0)]),
+        ]);
+        let s = similarity(&vectorize(&playbook), &vectorize(&observed));
+        assert!((s - 1.0).abs() < 1e-9, "{s}");
+        // The same signals at another role only match on the signal-only part.
+        let at_database = SymptomSignature {
+            database: vec!["health".into(), "traffic_rps".into(), "error_ratio".into()],
+            ..SymptomSignature::default()
+        };
+        let s = similarity(&vectorize(&playbook), &vectorize(&at_database));
+        assert!((s - (1.0 - ROLE_WEIGHT)).abs() < 1e-9, "{s}");
+        assert!(similarity(&vectorize(&playbook), &SignatureVector::default()).abs() < 1e-12);
+    }
+}

@@ -1,0 +1,912 @@
+//! The knowledge store (adapter: files): a redb database holding every record (id → JSON), the
+//! content hash of each indexed file, the stored vectors and learned state, plus a tantivy
+//! index (BM25 over title, body and evidence text; term fields for service, fault class and
+//! tags; `started` as a date). The Markdown files are the source of truth: everything here can
+//! be rebuilt from them ([`KnowledgeStore::reindex`]).
+//!
+//! Crash safety: a record is acknowledged once its redb transaction has committed (durable,
+//! one fsync). The text index is committed after it; when a crash leaves the text index behind
+//! the database (its document count differs from the record count, or it cannot be opened),
+//! [`KnowledgeStore::open`] rebuilds it from the database.
+
+use super::record::{Postmortem, RecordError};
+use super::signature::{self, SignatureVector};
+use super::vectors::{self, FlatIndex, RRF_K, TextEmbedder, VectorIndex};
+use redb::{ReadableDatabase, ReadableTable, TableDefinition};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use tantivy::collector::TopDocs;
+use tantivy::query::QueryParser;
+use tantivy::schema::{
+    DateOptions, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing,
+    TextOptions, Value,
+};
+use tantivy::{DateTime, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
+
+const RECORDS: TableDefinition<&str, &str> = TableDefinition::new("records");
+const FILES: TableDefinition<&str, &str> = TableDefinition::new("file_hashes");
+const VECTORS: TableDefinition<&str, &str> = TableDefinition::new("vectors");
+const STATE: TableDefinition<&str, &str> = TableDefinition::new("state");
+
+/// Body chunk size for vectors, characters.
+const CHUNK_CHARS: usize = 800;
+/// Candidates taken from each retriever before fusion.
+const CANDIDATES: usize = 50;
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The redb database.
+    #[error("knowledge database {path}: {message}", path = .path.display())]
+    Database {
+        /// The database file.
+        path: PathBuf,
+        /// The engine's message.
+        message: String,
+    },
+    /// The tantivy index.
+    #[error("knowledge text index: {0}")]
+    Index(String),
+    /// File I/O.
+    #[error("{path}: {source}", path = .path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// A file failed validation.
+    #[error(transparent)]
+    Record(#[from] RecordError),
+    /// Two files with one id.
+    #[error("duplicate id `{id}`: in {first} and {second}", first = .first.display(), second = .second.display())]
+    DuplicateId {
+        /// The id.
+        id: String,
+        /// One file.
+        first: PathBuf,
+        /// The other.
+        second: PathBuf,
+    },
+    /// No such record.
+    #[error("no knowledge record with id `{0}`")]
+    NotFound(String),
+    /// The embedder failed.
+    #[error("embedding: {0}")]
+    Embed(String),
+    /// A stored value could not be decoded.
+    #[error("stored record `{id}` is unreadable: {message}; run `baynet kb reindex`")]
+    Corrupt {
+        /// The record.
+        id: String,
+        /// The decoder's message.
+        message: String,
+    },
+}
+
+/// A record as stored: where it came from, the content hash, the record and its body.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredRecord {
+    /// The Markdown file.
+    pub path: PathBuf,
+    /// SHA-256 of the file's bytes (hex).
+    pub hash: String,
+    /// The front matter.
+    pub record: Postmortem,
+    /// The Markdown body.
+    pub body: String,
+}
+
+impl StoredRecord {
+    /// The record with its body.
+    #[must_use]
+    pub fn postmortem(&self) -> Postmortem {
+        let mut record = self.record.clone();
+        record.body.clone_from(&self.body);
+        record
+    }
+}
+
+/// SHA-256 hex of `bytes`.
+#[must_use]
+pub fn content_hash(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(bytes);
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// What to retrieve.
+#[derive(Debug, Clone, Default)]
+pub struct SearchQuery {
+    /// Free text (BM25 and vectors); may be empty.
+    pub text: String,
+    /// A symptom signature to match, when there is one.
+    pub signature: Option<super::record::SymptomSignature>,
+    /// Only records about this service (root cause or affected).
+    pub service: Option<String>,
+    /// Only records of this fault class.
+    pub fault_class: Option<String>,
+    /// Only records carrying all these tags.
+    pub tags: Vec<String>,
+    /// Leave these sources out.
+    pub exclude_sources: Vec<super::record::Source>,
+    /// Leave this id out (leave-one-out evaluation).
+    pub exclude_id: Option<String>,
+    /// Results wanted.
+    pub limit: usize,
+}
+
+/// One retrieval result.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Hit {
+    /// Record id.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Fault class.
+    pub fault_class: String,
+    /// Root-cause service.
+    pub root_cause_service: String,
+    /// Fused RRF score.
+    pub score: f64,
+    /// The fused score over the best possible one (every retriever ranks it first), in [0, 1].
+    pub similarity: f64,
+    /// 1-based rank in the BM25 list.
+    pub bm25_rank: Option<usize>,
+    /// 1-based rank in the vector list.
+    pub vector_rank: Option<usize>,
+    /// 1-based rank in the signature list.
+    pub signature_rank: Option<usize>,
+    /// Signature similarity, when a signature was given.
+    pub signature_similarity: Option<f64>,
+}
+
+struct Fields {
+    id: Field,
+    title: Field,
+    body: Field,
+    evidence: Field,
+    service: Field,
+    fault_class: Field,
+    tag: Field,
+    started: Field,
+}
+
+fn schema() -> (Schema, Fields) {
+    let mut builder = Schema::builder();
+    let text = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer("en_stem")
+            .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+    );
+    let fields = Fields {
+        id: builder.add_text_field("id", STRING | STORED),
+        title: builder.add_text_field("title", text.clone()),
+        body: builder.add_text_field("body", text.clone()),
+        evidence: builder.add_text_field("evidence", text),
+        service: builder.add_text_field("service", STRING),
+        fault_class: builder.add_text_field("fault_class", STRING),
+        tag: builder.add_text_field("tag", STRING),
+        started: builder.add_date_field("started", DateOptions::from(INDEXED) | STORED),
+    };
+    (builder.build(), fields)
+}
+
+/// Searchable text derived from the front matter: signals, remediation, tags, services.
+fn evidence_text(record: &Postmortem) -> String {
+    let mut text = Vec::new();
+    for (role, signals) in record.symptom_signature.roles() {
+        for signal in signals {
+            text.push(format!("{role} {signal}"));
+        }
+    }
+    for (service, signals) in &record.symptom_signature.services {
+        for signal in signals.keys() {
+            text.push(format!("{service} {signal}"));
+        }
+    }
+    text.push(record.fault_class.clone());
+    text.push(record.root_cause_service.clone());
+    text.extend(record.affected_services.iter().cloned());
+    text.push(record.remediation.clone());
+    text.extend(record.tags.iter().cloned());
+    text.extend(record.follow_ups.iter().cloned());
+    if let Some(impact) = &record.impact {
+        text.push(impact.clone());
+    }
+    text.join("\n")
+}
+
+/// The texts embedded for a record: a summary vector first, then the body chunks.
+fn vector_texts(stored: &StoredRecord) -> Vec<String> {
+    let record = &stored.record;
+    let mut texts = vec![format!(
+        "{}\n{}\n{}",
+        record.title,
+        record.remediation,
+        evidence_text(record)
+    )];
+    texts.extend(vectors::chunk(&stored.body, CHUNK_CHARS));
+    texts
+}
+
+/// The knowledge store.
+pub struct KnowledgeStore {
+    db_path: PathBuf,
+    db: redb::Database,
+    index: Index,
+    reader: IndexReader,
+    writer: Option<IndexWriter>,
+    fields: Fields,
+    records: BTreeMap<String, StoredRecord>,
+    signatures: BTreeMap<String, SignatureVector>,
+    vectors: FlatIndex,
+    embedder: Box<dyn TextEmbedder>,
+}
+
+impl std::fmt::Debug for KnowledgeStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KnowledgeStore")
+            .field("db_path", &self.db_path)
+            .field("records", &self.records.len())
+            .finish_non_exhaustive()
+    }
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
+    move |source| StoreError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+fn index_error(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Index(e.to_string())
+}
+
+fn open_text_index(dir: &Path) -> Result<Index, StoreError> {
+    let (schema, _) = schema();
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    if dir.join("meta.json").is_file() {
+        let index = Index::open_in_dir(dir).map_err(index_error)?;
+        if index.schema() != schema {
+            return Err(StoreError::Index("schema changed".to_owned()));
+        }
+        Ok(index)
+    } else {
+        Index::create_in_dir(dir, schema).map_err(index_error)
+    }
+}
+
+impl KnowledgeStore {
+    /// Opens (creating) the store in `dir` with `embedder`; repairs the text index and the
+    /// vectors when they lag the records.
+    ///
+    /// # Errors
+    /// When the database cannot be opened (locked by another process, unreadable).
+    pub fn open(dir: &Path, embedder: Box<dyn TextEmbedder>) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        let db_path = dir.join("kb.redb");
+        let db_error = |e: &dyn std::fmt::Display| StoreError::Database {
+            path: db_path.clone(),
+            message: e.to_string(),
+        };
+        let db = redb::Database::create(&db_path).map_err(|e| db_error(&e))?;
+        {
+            let txn = db.begin_write().map_err(|e| db_error(&e))?;
+            for table in [RECORDS, FILES, VECTORS, STATE] {
+                txn.open_table(table).map_err(|e| db_error(&e))?;
+            }
+            txn.commit().map_err(|e| db_error(&e))?;
+        }
+        let text_dir = dir.join("text");
+        let index = match open_text_index(&text_dir) {
+            Ok(index) => index,
+            Err(_) => {
+                // The text index is derived data: start it afresh and rebuild below.
+                std::fs::remove_dir_all(&text_dir).map_err(io(&text_dir))?;
+                open_text_index(&text_dir)?
+            }
+        };
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()
+            .map_err(index_error)?;
+        let (_, fields) = schema();
+        let mut store = Self {
+            db_path,
+            db,
+            index,
+            reader,
+            writer: None,
+            fields,
+            records: BTreeMap::new(),
+            signatures: BTreeMap::new(),
+            vectors: FlatIndex::default(),
+            embedder,
+        };
+        store.load()?;
+        Ok(store)
+    }
+
+    fn db_error(&self, e: impl std::fmt::Display) -> StoreError {
+        StoreError::Database {
+            path: self.db_path.clone(),
+            message: e.to_string(),
+        }
+    }
+
+    fn load(&mut self) -> Result<(), StoreError> {
+        let txn = self.db.begin_read().map_err(|e| self.db_error(e))?;
+        let table = txn.open_table(RECORDS).map_err(|e| self.db_error(e))?;
+        let mut records = BTreeMap::new();
+        for entry in table.iter().map_err(|e| self.db_error(e))? {
+            let (key, value) = entry.map_err(|e| self.db_error(e))?;
+            let stored: StoredRecord =
+                serde_json::from_str(value.value()).map_err(|e| StoreError::Corrupt {
+                    id: key.value().to_owned(),
+                    message: e.to_string(),
+                })?;
+            records.insert(key.value().to_owned(), stored);
+        }
+        let vector_table = txn.open_table(VECTORS).map_err(|e| self.db_error(e))?;
+        let state = txn.open_table(STATE).map_err(|e| self.db_error(e))?;
+        let model = state
+            .get("embedder")
+            .map_err(|e| self.db_error(e))?
+            .map(|v| v.value().to_owned());
+        let same_model = model.as_deref() == Some(self.embedder.name().as_str());
+        let mut missing = Vec::new();
+        for id in records.keys() {
+            let stored = vector_table
+                .get(id.as_str())
+                .map_err(|e| self.db_error(e))?
+                .and_then(|v| serde_json::from_str::<Vec<Vec<f32>>>(v.value()).ok());
+            match stored {
+                Some(found) if same_model => self.vectors.upsert(id, found),
+                _ => missing.push(id.clone()),
+            }
+        }
+        drop((table, vector_table, state, txn));
+        for (id, stored) in &records {
+            self.signatures.insert(
+                id.clone(),
+                signature::vectorize(&stored.record.symptom_signature),
+            );
+        }
+        self.records = records;
+        if !missing.is_empty() || !same_model {
+            self.reembed(&missing)?;
+        }
+        let indexed = self.reader.searcher().num_docs();
+        if usize::try_from(indexed).ok() != Some(self.records.len()) {
+            self.rebuild_text_index()?;
+        }
+        Ok(())
+    }
+
+    fn reembed(&mut self, ids: &[String]) -> Result<(), StoreError> {
+        let mut computed = Vec::new();
+        for id in ids {
+            if let Some(stored) = self.records.get(id) {
+                let found = self
+                    .embedder
+                    .embed(&vector_texts(stored))
+                    .map_err(StoreError::Embed)?;
+                computed.push((id.clone(), found));
+            }
+        }
+        let txn = self.db.begin_write().map_err(|e| self.db_error(e))?;
+        {
+            let mut table = txn.open_table(VECTORS).map_err(|e| self.db_error(e))?;
+            for (id, found) in &computed {
+                let json = serde_json::to_string(found).map_err(|e| self.db_error(e))?;
+                table
+                    .insert(id.as_str(), json.as_str())
+                    .map_err(|e| self.db_error(e))?;
+            }
+            let mut state = txn.open_table(STATE).map_err(|e| self.db_error(e))?;
+            let name = self.embedder.name();
+            state
+                .insert("embedder", name.as_str())
+                .map_err(|e| self.db_error(e))?;
+        }
+        txn.commit().map_err(|e| self.db_error(e))?;
+        for (id, found) in computed {
+            self.vectors.upsert(&id, found);
+        }
+        Ok(())
+    }
+
+    fn writer(&mut self) -> Result<&mut IndexWriter, StoreError> {
+        if self.writer.is_none() {
+            let writer = self
+                .index
+                .writer_with_num_threads(1, 15_000_000)
+                .map_err(index_error)?;
+            self.writer = Some(writer);
+        }
+        self.writer
+            .as_mut()
+            .ok_or_else(|| StoreError::Index("no index writer".to_owned()))
+    }
+
+    fn document(&self, stored: &StoredRecord) -> TantivyDocument {
+        let record = &stored.record;
+        let f = &self.fields;
+        let mut doc = TantivyDocument::default();
+        doc.add_text(f.id, &record.id);
+        doc.add_text(f.title, &record.title);
+        doc.add_text(f.body, &stored.body);
+        doc.add_text(f.evidence, evidence_text(record));
+        if !record.root_cause_service.is_empty() {
+            doc.add_text(f.service, &record.root_cause_service);
+        }
+        for service in &record.affected_services {
+            doc.add_text(f.service, service);
+        }
+        if !record.fault_class.is_empty() {
+            doc.add_text(f.fault_class, &record.fault_class);
+        }
+        for tag in &record.tags {
+            doc.add_text(f.tag, tag);
+        }
+        if let Some(started) = record
+            .started
+            .as_deref()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        {
+            doc.add_date(
+                f.started,
+                DateTime::from_timestamp_secs(started.timestamp()),
+            );
+        }
+        doc
+    }
+
+    fn rebuild_text_index(&mut self) -> Result<(), StoreError> {
+        let documents: Vec<TantivyDocument> =
+            self.records.values().map(|s| self.document(s)).collect();
+        let writer = self.writer()?;
+        writer.delete_all_documents().map_err(index_error)?;
+        for doc in documents {
+            writer.add_document(doc).map_err(index_error)?;
+        }
+        writer.commit().map_err(index_error)?;
+        self.reader.reload().map_err(index_error)
+    }
+
+    /// Number of records.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    /// Whether the store is empty.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// A record by id.
+    #[must_use]
+    pub fn get(&self, id: &str) -> Option<&StoredRecord> {
+        self.records.get(id)
+    }
+
+    /// Every record, by id.
+    pub fn records(&self) -> impl Iterator<Item = &StoredRecord> {
+        self.records.values()
+    }
+
+    /// The content hash recorded for `path`, if it was indexed.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub fn file_hash(&self, path: &Path) -> Result<Option<String>, StoreError> {
+        let txn = self.db.begin_read().map_err(|e| self.db_error(e))?;
+        let table = txn.open_table(FILES).map_err(|e| self.db_error(e))?;
+        let key = path.to_string_lossy();
+        Ok(table
+            .get(key.as_ref())
+            .map_err(|e| self.db_error(e))?
+            .map(|v| v.value().to_owned()))
+    }
+
+    /// Adds or replaces a record (durably), then indexes it. A record with the same id from
+    /// another file is a [`StoreError::DuplicateId`].
+    ///
+    /// # Errors
+    /// Duplicates, database, index and embedding errors.
+    pub fn upsert(&mut self, stored: StoredRecord) -> Result<(), StoreError> {
+        let id = stored.record.id.clone();
+        if let Some(existing) = self.records.get(&id)
+            && existing.path != stored.path
+        {
+            return Err(StoreError::DuplicateId {
+                id,
+                first: existing.path.clone(),
+                second: stored.path,
+            });
+        }
+        let found = self
+            .embedder
+            .embed(&vector_texts(&stored))
+            .map_err(StoreError::Embed)?;
+        let json = serde_json::to_string(&stored).map_err(|e| self.db_error(e))?;
+        let vector_json = serde_json::to_string(&found).map_err(|e| self.db_error(e))?;
+        let txn = self.db.begin_write().map_err(|e| self.db_error(e))?;
+        {
+            let mut records = txn.open_table(RECORDS).map_err(|e| self.db_error(e))?;
+            records
+                .insert(id.as_str(), json.as_str())
+                .map_err(|e| self.db_error(e))?;
+            let mut files = txn.open_table(FILES).map_err(|e| self.db_error(e))?;
+            let path = stored.path.to_string_lossy();
+            files
+                .insert(path.as_ref(), stored.hash.as_str())
+                .map_err(|e| self.db_error(e))?;
+            let mut table = txn.open_table(VECTORS).map_err(|e| self.db_error(e))?;
+            table
+                .insert(id.as_str(), vector_json.as_str())
+                .map_err(|e| self.db_error(e))?;
+            let mut state = txn.open_table(STATE).map_err(|e| self.db_error(e))?;
+            let name = self.embedder.name();
+            state
+                .insert("embedder", name.as_str())
+                .map_err(|e| self.db_error(e))?;
+        }
+        txn.commit().map_err(|e| self.db_error(e))?;
+        let doc = self.document(&stored);
+        let id_field = self.fields.id;
+        let writer = self.writer()?;
+        writer.delete_term(Term::from_field_text(id_field, &id));
+        writer.add_document(doc).map_err(index_error)?;
+        writer.commit().map_err(index_error)?;
+        self.reader.reload().map_err(index_error)?;
+        self.vectors.upsert(&id, found);
+        self.signatures.insert(
+            id.clone(),
+            signature::vectorize(&stored.record.symptom_signature),
+        );
+        self.records.insert(id, stored);
+        Ok(())
+    }
+
+    /// Removes a record from the store (not its file).
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`], database and index errors.
+    pub fn remove(&mut self, id: &str) -> Result<StoredRecord, StoreError> {
+        let stored = self
+            .records
+            .get(id)
+            .cloned()
+            .ok_or_else(|| StoreError::NotFound(id.to_owned()))?;
+        let txn = self.db.begin_write().map_err(|e| self.db_error(e))?;
+        {
+            let mut records = txn.open_table(RECORDS).map_err(|e| self.db_error(e))?;
+            records.remove(id).map_err(|e| self.db_error(e))?;
+            let mut files = txn.open_table(FILES).map_err(|e| self.db_error(e))?;
+            let path = stored.path.to_string_lossy();
+            files.remove(path.as_ref()).map_err(|e| self.db_error(e))?;
+            let mut table = txn.open_table(VECTORS).map_err(|e| self.db_error(e))?;
+            table.remove(id).map_err(|e| self.db_error(e))?;
+        }
+        txn.commit().map_err(|e| self.db_error(e))?;
+        let id_field = self.fields.id;
+        let writer = self.writer()?;
+        writer.delete_term(Term::from_field_text(id_field, id));
+        writer.commit().map_err(index_error)?;
+        self.reader.reload().map_err(index_error)?;
+        self.vectors.remove(id);
+        self.signatures.remove(id);
+        self.records.remove(id);
+        Ok(stored)
+    }
+
+    /// Replaces the whole content with `records` (one transaction), then rebuilds the text
+    /// index and the vectors.
+    ///
+    /// # Errors
+    /// Duplicates among `records`, database, index and embedding errors.
+    pub fn replace_all(&mut self, records: Vec<StoredRecord>) -> Result<(), StoreError> {
+        let mut by_id: BTreeMap<String, StoredRecord> = BTreeMap::new();
+        for stored in records {
+            if let Some(first) = by_id.get(&stored.record.id) {
+                return Err(StoreError::DuplicateId {
+                    id: stored.record.id.clone(),
+                    first: first.path.clone(),
+                    second: stored.path,
+                });
+            }
+            by_id.insert(stored.record.id.clone(), stored);
+        }
+        let mut computed = BTreeMap::new();
+        for (id, stored) in &by_id {
+            let found = self
+                .embedder
+                .embed(&vector_texts(stored))
+                .map_err(StoreError::Embed)?;
+            computed.insert(id.clone(), found);
+        }
+        let txn = self.db.begin_write().map_err(|e| self.db_error(e))?;
+        {
+            for table in [RECORDS, FILES, VECTORS] {
+                let mut open = txn.open_table(table).map_err(|e| self.db_error(e))?;
+                open.retain(|_, _| false).map_err(|e| self.db_error(e))?;
+            }
+            let mut table = txn.open_table(RECORDS).map_err(|e| self.db_error(e))?;
+            let mut files = txn.open_table(FILES).map_err(|e| self.db_error(e))?;
+            let mut vector_table = txn.open_table(VECTORS).map_err(|e| self.db_error(e))?;
+            for (id, stored) in &by_id {
+                let json = serde_json::to_string(stored).map_err(|e| self.db_error(e))?;
+                table
+                    .insert(id.as_str(), json.as_str())
+                    .map_err(|e| self.db_error(e))?;
+                let path = stored.path.to_string_lossy();
+                files
+                    .insert(path.as_ref(), stored.hash.as_str())
+                    .map_err(|e| self.db_error(e))?;
+                let vector_json =
+                    serde_json::to_string(&computed.get(id)).map_err(|e| self.db_error(e))?;
+                vector_table
+                    .insert(id.as_str(), vector_json.as_str())
+                    .map_err(|e| self.db_error(e))?;
+            }
+            let mut state = txn.open_table(STATE).map_err(|e| self.db_error(e))?;
+            let name = self.embedder.name();
+            state
+                .insert("embedder", name.as_str())
+                .map_err(|e| self.db_error(e))?;
+        }
+        txn.commit().map_err(|e| self.db_error(e))?;
+        self.vectors = FlatIndex::default();
+        for (id, found) in computed {
+            self.vectors.upsert(&id, found);
+        }
+        self.signatures = by_id
+            .iter()
+            .map(|(id, s)| {
+                (
+                    id.clone(),
+                    signature::vectorize(&s.record.symptom_signature),
+                )
+            })
+            .collect();
+        self.records = by_id;
+        self.rebuild_text_index()
+    }
+
+    fn passes(&self, stored: &StoredRecord, query: &SearchQuery) -> bool {
+        let record = &stored.record;
+        if query.exclude_id.as_deref() == Some(record.id.as_str())
+            || query.exclude_sources.contains(&record.source)
+        {
+            return false;
+        }
+        if let Some(service) = &query.service
+            && record.root_cause_service != *service
+            && !record.affected_services.contains(service)
+        {
+            return false;
+        }
+        if let Some(fault) = &query.fault_class
+            && record.fault_class != *fault
+        {
+            return false;
+        }
+        query.tags.iter().all(|tag| record.tags.contains(tag))
+    }
+
+    fn bm25(&self, text: &str) -> Result<Vec<String>, StoreError> {
+        if text.trim().is_empty() {
+            return Ok(Vec::new());
+        }
+        let f = &self.fields;
+        let parser = QueryParser::for_index(&self.index, vec![f.title, f.body, f.evidence]);
+        // Free text, not query syntax: keep only word characters so that `:`/`"` in evidence
+        // never turn into field or phrase queries.
+        let cleaned: String = vectors::tokens(text).join(" ");
+        let (query, _errors) = parser.parse_query_lenient(&cleaned);
+        let searcher = self.reader.searcher();
+        let top = searcher
+            .search(&query, &TopDocs::with_limit(CANDIDATES).order_by_score())
+            .map_err(index_error)?;
+        let mut ids = Vec::new();
+        for (_score, address) in top {
+            let doc: TantivyDocument = searcher.doc(address).map_err(index_error)?;
+            if let Some(id) = doc.get_first(f.id).and_then(|v| v.as_str()) {
+                ids.push(id.to_owned());
+            }
+        }
+        Ok(ids)
+    }
+
+    /// Hybrid retrieval: BM25, vectors and signature similarity, each filtered, fused with
+    /// reciprocal rank fusion ([`RRF_K`]).
+    ///
+    /// # Errors
+    /// Index and embedding errors.
+    pub fn search(&mut self, query: &SearchQuery) -> Result<Vec<Hit>, StoreError> {
+        let query_vector = if query.text.trim().is_empty() {
+            None
+        } else {
+            let embedded = self
+                .embedder
+                .embed(std::slice::from_ref(&query.text))
+                .map_err(StoreError::Embed)?;
+            embedded.into_iter().next()
+        };
+        let allowed = |id: &String| {
+            self.records
+                .get(id)
+                .is_some_and(|stored| self.passes(stored, query))
+        };
+        let bm25: Vec<String> = self
+            .bm25(&query.text)?
+            .into_iter()
+            .filter(allowed)
+            .collect();
+        let vector: Vec<String> = match &query_vector {
+            None => Vec::new(),
+            Some(first) => self
+                .vectors
+                .search(first, self.records.len())
+                .into_iter()
+                .map(|(id, _)| id)
+                .filter(allowed)
+                .take(CANDIDATES)
+                .collect(),
+        };
+        let mut signature_scores: BTreeMap<String, f64> = BTreeMap::new();
+        let by_signature: Vec<String> = match &query.signature {
+            Some(wanted) => {
+                let wanted = signature::vectorize(wanted);
+                let mut scored: Vec<(String, f64)> = self
+                    .signatures
+                    .iter()
+                    .filter(|(id, _)| allowed(id))
+                    .map(|(id, v)| (id.clone(), signature::similarity(&wanted, v)))
+                    .filter(|(_, s)| *s > 0.0)
+                    .collect();
+                scored.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+                scored.truncate(CANDIDATES);
+                signature_scores = scored.iter().cloned().collect();
+                scored.into_iter().map(|(id, _)| id).collect()
+            }
+            None => Vec::new(),
+        };
+        let lists = [bm25, vector, by_signature];
+        let active = lists.iter().filter(|l| !l.is_empty()).count();
+        #[allow(clippy::cast_precision_loss)]
+        let best_possible = active as f64 / (RRF_K + 1.0);
+        let rank_in = |list: &[String], id: &str| list.iter().position(|x| x == id).map(|r| r + 1);
+        let fused = vectors::reciprocal_rank_fusion(&lists, RRF_K);
+        Ok(fused
+            .into_iter()
+            .take(query.limit.max(1))
+            .filter_map(|(id, score)| {
+                let stored = self.records.get(&id)?;
+                Some(Hit {
+                    title: stored.record.title.clone(),
+                    fault_class: stored.record.fault_class.clone(),
+                    root_cause_service: stored.record.root_cause_service.clone(),
+                    score,
+                    similarity: if best_possible > 0.0 {
+                        (score / best_possible).clamp(0.0, 1.0)
+                    } else {
+                        0.0
+                    },
+                    bm25_rank: rank_in(&lists[0], &id),
+                    vector_rank: rank_in(&lists[1], &id),
+                    signature_rank: rank_in(&lists[2], &id),
+                    signature_similarity: signature_scores.get(&id).copied(),
+                    id,
+                })
+            })
+            .collect())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::knowledge::record::parse;
+    use crate::knowledge::vectors::HashedBagOfWords;
+
+    fn stored(id: &str, class: &str, service: &str, title: &str) -> StoredRecord {
+        let text = format!(
+            "---\nid: {id}\ntitle: \"{title}\"\nsource: live-incident\nfault_class: {class}\n\
+             root_cause_service: {service}\ntags: [t-{class}]\n---\n\n## Summary\n{title}.\n"
+        );
+        let record = parse(Path::new("x.md"), &text).unwrap();
+        StoredRecord {
+            path: PathBuf::from(format!("/kb/{id}.md")),
+            hash: content_hash(text.as_bytes()),
+            body: record.body.clone(),
+            record,
+        }
+    }
+
+    fn ids(hits: &[Hit]) -> Vec<&str> {
+        hits.iter().map(|h| h.id.as_str()).collect()
+    }
+
+    #[test]
+    fn upsert_search_filter_remove_and_repair_after_a_lost_text_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store =
+            KnowledgeStore::open(dir.path(), Box::new(HashedBagOfWords::default())).unwrap();
+        store
+            .upsert(stored(
+                "a",
+                "pod-failure",
+                "carts",
+                "Carts readiness probe failing",
+            ))
+            .unwrap();
+        store
+            .upsert(stored(
+                "b",
+                "cpu-stress",
+                "orders",
+                "Orders throttled on CPU",
+            ))
+            .unwrap();
+        let query = SearchQuery {
+            text: "readiness probe".to_owned(),
+            limit: 5,
+            ..SearchQuery::default()
+        };
+        let hits = store.search(&query).unwrap();
+        assert_eq!(hits[0].id, "a");
+        assert_eq!(hits[0].bm25_rank, Some(1));
+        assert!(hits[0].similarity > 0.9 && hits[0].similarity <= 1.0);
+        let filtered = store
+            .search(&SearchQuery {
+                fault_class: Some("cpu-stress".to_owned()),
+                ..query.clone()
+            })
+            .unwrap();
+        assert!(ids(&filtered).iter().all(|id| *id == "b"), "{filtered:?}");
+        let tagged = store
+            .search(&SearchQuery {
+                text: "orders cpu".to_owned(),
+                tags: vec!["t-pod-failure".to_owned()],
+                ..query.clone()
+            })
+            .unwrap();
+        assert!(ids(&tagged).iter().all(|id| *id == "a"), "{tagged:?}");
+        // Same id from another file is a duplicate naming both files.
+        let mut other = stored("a", "pod-failure", "carts", "Other");
+        other.path = PathBuf::from("/elsewhere/a.md");
+        let error = store.upsert(other).unwrap_err().to_string();
+        assert!(
+            error.contains("/kb/a.md") && error.contains("/elsewhere/a.md"),
+            "{error}"
+        );
+        drop(store);
+        // The text index is derived: lose it, and the next open rebuilds it from redb.
+        std::fs::remove_dir_all(dir.path().join("text")).unwrap();
+        let mut store =
+            KnowledgeStore::open(dir.path(), Box::new(HashedBagOfWords::new(64))).unwrap();
+        assert_eq!(store.len(), 2);
+        assert_eq!(store.search(&query).unwrap()[0].id, "a");
+        assert_eq!(store.search(&query).unwrap()[0].bm25_rank, Some(1));
+        store.remove("a").unwrap();
+        assert!(
+            ids(&store.search(&query).unwrap())
+                .iter()
+                .all(|id| *id != "a")
+        );
+        assert!(matches!(store.remove("a"), Err(StoreError::NotFound(_))));
+        drop(store);
+        let store = KnowledgeStore::open(dir.path(), Box::new(HashedBagOfWords::new(64))).unwrap();
+        assert_eq!(store.len(), 1);
+        assert!(store.get("b").is_some());
+    }
+}

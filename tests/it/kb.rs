@@ -1,0 +1,484 @@
+//! `baynet kb`: the knowledge base end to end on a temporary `XDG_DATA_HOME` — add, list,
+//! search with filters, similar, show, rm, export/import, reindex; bad input leaves the store
+//! as it was; SIGKILLed writers lose no acknowledged record.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+struct Kb {
+    data: tempfile::TempDir,
+}
+
+impl Kb {
+    fn new() -> Self {
+        Self {
+            data: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn command(&self) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_baynet"));
+        command
+            .env("XDG_DATA_HOME", self.data.path())
+            .env_remove("BAYNET_KB_DIR")
+            .env(
+                "BAYNET_CURATED_KB",
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("knowledge"),
+            )
+            .arg("kb");
+        command
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.command().args(args).output().unwrap()
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let output = self.run(args);
+        assert!(
+            output.status.success(),
+            "kb {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    }
+
+    fn json(&self, args: &[&str]) -> serde_json::Value {
+        serde_json::from_str(&self.ok(args)).unwrap()
+    }
+
+    fn ids(&self) -> Vec<String> {
+        self.json(&["list", "--json"])
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["id"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    fn user_dir(&self) -> PathBuf {
+        self.data.path().join("baynet").join("knowledge")
+    }
+}
+
+fn postmortem(id: &str, class: &str, service: &str, signals: &str, title: &str) -> String {
+    format!(
+        "---\nid: {id}\ntitle: \"{title}\"\nstarted: 2026-11-20T10:00:00Z\nsource: chaos-experiment\n\
+         root_cause_service: {service}\nfault_class: {class}\naffected_services: [front-end, {service}]\n\
+         symptom_signature:\n  gateway: [error_ratio]\n  services:\n    {service}: {{{signals}}}\n\
+         mttd_secs: 75\nremediation: \"Fix {service}\"\ntags: [recorded, {class}]\n---\n\n\
+         ## Summary\n{title} on {service}.\n\n## Timeline\nDetected by the trace detectors.\n"
+    )
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn add_search_similar_show_rm_export_import() {
+    let kb = Kb::new();
+    let files = tempfile::tempdir().unwrap();
+    let curated = kb.ids();
+    assert!(
+        curated.contains(&"playbook-pod-failure".to_owned()),
+        "{curated:?}"
+    );
+    let carts = write(
+        files.path(),
+        "a.md",
+        &postmortem(
+            "inc-carts-pod",
+            "pod-failure",
+            "carts",
+            "health: 0.95, traffic_rps: 0.9, restarts_per_s: 0.7",
+            "Carts pods stopped serving after the node drain",
+        ),
+    );
+    let orders = write(
+        files.path(),
+        "b.md",
+        &postmortem(
+            "inc-orders-cpu",
+            "cpu-stress",
+            "orders",
+            "cpu_cores: 0.97, latency_p99_ms: 0.8",
+            "Orders starved of CPU by a noisy neighbour",
+        ),
+    );
+    let probe = write(
+        files.path(),
+        "c.md",
+        &postmortem(
+            "inc-orders-pod",
+            "pod-failure",
+            "orders",
+            "health: 0.9, traffic_rps: 0.95",
+            "Orders pod crash loop",
+        ),
+    );
+    let out = kb.ok(&["add", carts.to_str().unwrap(), orders.to_str().unwrap()]);
+    assert_eq!(out, "added inc-carts-pod\nadded inc-orders-cpu\n");
+    assert!(kb.user_dir().join("inc-carts-pod.md").is_file());
+    // Adding the same content again is a no-op, not a duplicate.
+    kb.ok(&["add", carts.to_str().unwrap()]);
+    assert_eq!(kb.ids().len(), curated.len() + 2);
+
+    let hits = kb.json(&["search", "noisy neighbour CPU", "--json", "--limit", "3"]);
+    assert_eq!(hits[0]["id"], "inc-orders-cpu", "{hits:#}");
+    let hits = kb.json(&["search", "serving", "--service", "carts", "--json"]);
+    let ids: Vec<&str> = hits
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids[0], "inc-carts-pod", "{hits:#}");
+    assert!(!ids.contains(&"inc-orders-cpu"), "{hits:#}");
+    let hits = kb.json(&["search", "latency", "--fault", "network-delay", "--json"]);
+    assert!(
+        hits.as_array()
+            .unwrap()
+            .iter()
+            .all(|h| h["fault_class"] == "network-delay")
+    );
+    assert!(!hits.as_array().unwrap().is_empty());
+    assert!(
+        !kb.run(&["search", "x", "--fault", "gremlins"])
+            .status
+            .success()
+    );
+
+    // Same fault class on another service outranks another fault on the same service.
+    kb.ok(&["add", probe.to_str().unwrap()]);
+    let similar = kb.json(&[
+        "similar",
+        "--to",
+        "inc-orders-pod",
+        "--json",
+        "--limit",
+        "3",
+    ]);
+    let top: Vec<&str> = similar
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["fault_class"].as_str().unwrap())
+        .collect();
+    assert_eq!(top[0], "pod-failure", "{similar:#}");
+    assert!(
+        similar
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|h| h["id"] != "inc-orders-pod")
+    );
+
+    let shown = kb.ok(&["show", "inc-carts-pod"]);
+    assert!(shown.contains("root_cause_service: carts") && shown.contains("## Timeline"));
+
+    let export = kb.ok(&["export"]);
+    assert_eq!(export.lines().count(), curated.len() + 3);
+    kb.ok(&["rm", "inc-carts-pod"]);
+    assert!(!kb.ids().contains(&"inc-carts-pod".to_owned()));
+    assert!(!kb.user_dir().join("inc-carts-pod.md").is_file());
+    let refused = kb.run(&["rm", "playbook-pod-failure"]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("curated"));
+
+    let fresh = Kb::new();
+    let dump = write(files.path(), "dump.jsonl", &export);
+    fresh.ok(&["import", dump.to_str().unwrap()]);
+    let mut expected = kb.ids();
+    expected.push("inc-carts-pod".to_owned());
+    expected.sort();
+    assert_eq!(fresh.ids(), expected);
+
+    // The Markdown files are the source of truth: a wiped store comes back from them.
+    std::fs::remove_dir_all(fresh.data.path().join("baynet").join("store")).unwrap();
+    let report = fresh.json(&["reindex", "--json"]);
+    assert_eq!(report["indexed"].as_u64().unwrap() as usize, expected.len());
+    assert_eq!(fresh.ids(), expected);
+}
+
+#[test]
+fn bad_input_is_refused_with_the_file_named_and_nothing_lost() {
+    let kb = Kb::new();
+    let files = tempfile::tempdir().unwrap();
+    let good = write(
+        files.path(),
+        "good.md",
+        &postmortem(
+            "inc-good",
+            "overload",
+            "catalogue",
+            "traffic_rps: 0.9",
+            "Catalogue overload",
+        ),
+    );
+    kb.ok(&["add", good.to_str().unwrap()]);
+    let before = kb.ids();
+    let base = postmortem(
+        "inc-bad",
+        "overload",
+        "user",
+        "traffic_rps: 0.9",
+        "User overload",
+    );
+    let mut huge = base.clone();
+    huge.push_str(&"x".repeat(1024 * 1024 + 1));
+    let mut binary = base.clone().into_bytes();
+    binary.extend_from_slice(b"\0\x01\x02");
+    std::fs::write(files.path().join("binary.md"), &binary).unwrap();
+    let cases: Vec<(PathBuf, &str)> = vec![
+        (
+            write(
+                files.path(),
+                "malformed.md",
+                "---\nid: [unclosed\n---\nbody\n",
+            ),
+            "front matter",
+        ),
+        (
+            write(files.path(), "nofront.md", "# only a heading\n"),
+            "front matter",
+        ),
+        (
+            write(
+                files.path(),
+                "missing.md",
+                &base.replace("title: \"User overload\"\n", ""),
+            ),
+            "title",
+        ),
+        (
+            write(
+                files.path(),
+                "class.md",
+                &base.replace("fault_class: overload", "fault_class: gremlins"),
+            ),
+            "fault_class",
+        ),
+        (write(files.path(), "huge.md", &huge), "1 MiB"),
+        (files.path().join("binary.md"), "binary"),
+        (
+            write(files.path(), "dup.md", &base.replace("inc-bad", "inc-good")),
+            "duplicate id `inc-good`",
+        ),
+    ];
+    for (path, needle) in &cases {
+        // The bad file comes second: the good first file must not be written either.
+        let other = write(
+            files.path(),
+            "other.md",
+            &postmortem(
+                "inc-other",
+                "overload",
+                "carts",
+                "traffic_rps: 0.5",
+                "Other",
+            ),
+        );
+        let output = kb.run(&["add", other.to_str().unwrap(), path.to_str().unwrap()]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{}: accepted", path.display());
+        let name = path.file_name().unwrap().to_str().unwrap();
+        assert!(
+            stderr.contains(name) && stderr.contains(needle),
+            "{name}: {stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        assert_eq!(kb.ids(), before, "{name} changed the store");
+        assert!(!kb.user_dir().join("inc-other.md").is_file());
+    }
+    // Two files with one id in one call: both are named.
+    let a = write(files.path(), "one.md", &base);
+    let b = write(files.path(), "two.md", &base);
+    let output = kb.run(&["add", a.to_str().unwrap(), b.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("one.md") && stderr.contains("two.md"),
+        "{stderr}"
+    );
+    // A bad file dropped into the user directory is skipped by reindex, not fatal.
+    std::fs::write(kb.user_dir().join("junk.md"), "no front matter").unwrap();
+    let report = kb.json(&["reindex", "--json"]);
+    assert_eq!(report["skipped"].as_array().unwrap().len(), 1, "{report}");
+    assert_eq!(kb.ids(), before);
+}
+
+fn env_count(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// The issue asks for 20 rounds of 1000 records; CI runs `BAYNET_KB_CRASH_ROUNDS` (default 5)
+/// rounds of `BAYNET_KB_CRASH_RECORDS` (default 30) to stay within the debug time budget.
+#[test]
+fn sigkill_loses_no_acknowledged_record() {
+    let rounds = env_count("BAYNET_KB_CRASH_ROUNDS", 5);
+    let per_round = env_count("BAYNET_KB_CRASH_RECORDS", 30);
+    let kb = Kb::new();
+    let files = tempfile::tempdir().unwrap();
+    kb.ok(&["list"]);
+    let mut seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+        | 1;
+    let mut acknowledged: Vec<String> = Vec::new();
+    let mut killed_mid_write = 0;
+    for round in 0..rounds {
+        let paths: Vec<PathBuf> = (0..per_round)
+            .map(|n| {
+                write(
+                    files.path(),
+                    &format!("r{round}-{n}.md"),
+                    &postmortem(
+                        &format!("crash-{round}-{n}"),
+                        "pod-failure",
+                        "carts",
+                        "health: 0.9",
+                        &format!("Crash record zq{round}x{n}"),
+                    ),
+                )
+            })
+            .collect();
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let delay = Duration::from_millis(100 + seed % 900);
+        let child = kb
+            .command()
+            .arg("add")
+            .args(&paths)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let started = Instant::now();
+        let mut child = child;
+        while started.elapsed() < delay {
+            if child.try_wait().unwrap().is_some() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        if child.try_wait().unwrap().is_none() {
+            killed_mid_write += 1;
+        }
+        let _ = child.kill(); // SIGKILL
+        let output = child.wait_with_output().unwrap();
+        for line in String::from_utf8_lossy(&output.stdout).lines() {
+            if let Some(id) = line.strip_prefix("added ") {
+                acknowledged.push(id.to_owned());
+            }
+        }
+        // Reopen: every acknowledged record is there and searchable.
+        let ids = kb.ids();
+        for id in &acknowledged {
+            assert!(ids.contains(id), "round {round}: acknowledged {id} lost");
+        }
+        if let Some(last) = acknowledged.last() {
+            let token = last.replace("crash-", "zq").replace('-', "x");
+            let hits = kb.json(&["search", &token, "--json", "--limit", "1"]);
+            assert_eq!(
+                hits[0]["id"].as_str(),
+                Some(last.as_str()),
+                "{token}: {hits}"
+            );
+        }
+    }
+    assert!(!acknowledged.is_empty(), "no writer got to commit");
+    // Files copied but not indexed when the writer died come back with reindex.
+    kb.ok(&["reindex"]);
+    let ids = kb.ids();
+    let on_disk = std::fs::read_dir(kb.user_dir())
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "md")
+        })
+        .count();
+    let recorded = ids.iter().filter(|id| id.starts_with("crash-")).count();
+    assert_eq!(recorded, on_disk);
+    assert!(acknowledged.iter().all(|id| ids.contains(id)));
+    eprintln!(
+        "{rounds} rounds × {per_round}: {} acknowledged, {killed_mid_write} writers killed mid-run, {on_disk} files after reindex",
+        acknowledged.len()
+    );
+}
+
+#[test]
+fn similar_to_an_input_directory_finds_the_fault_class_playbook() {
+    let kb = Kb::new();
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_baynet"))
+        .args([
+            "sim",
+            "run",
+            "--scenario",
+            "09-shipping-pod-failure",
+            "--seed",
+            "5",
+            "--baseline",
+            "8m",
+            "--fault-duration",
+            "5m",
+            "--recovery",
+            "1m",
+            "--out",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let hits = kb.json(&[
+        "similar",
+        "--to",
+        dir.path().to_str().unwrap(),
+        "--json",
+        "--limit",
+        "3",
+    ]);
+    let classes: Vec<&str> = hits
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["fault_class"].as_str().unwrap())
+        .collect();
+    assert_eq!(classes.len(), 3, "{hits:#}");
+    assert!(classes.contains(&"pod-failure"), "{hits:#}");
+}
+
+/// Leave-one-out retrieval on the 12 built-in scenarios: measured 0.88 top-3 (7 of 8
+/// answerable runs) against 0.47 for a random ranking; the bar allows one more miss.
+#[test]
+fn eval_retrieval_finds_the_same_fault_class_in_the_top_three() {
+    let output = Command::new(env!("CARGO_BIN_EXE_baynet"))
+        .args(["eval", "retrieval", "--random", "0", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["runs"].as_array().unwrap().len(), 12);
+    assert!(report["answerable"].as_u64().unwrap() >= 6, "{report:#}");
+    let top3 = report["hit_rate_top3"].as_f64().unwrap();
+    assert!(top3 >= 0.75, "top-3 same-class hit rate {top3}");
+}
