@@ -1,11 +1,13 @@
 //! `baynet analyze`: detectors and the root-cause network on an offline input directory.
 
 use anyhow::Context;
-use baynet::analysis::{AnalysisConfig, AnalysisInput, RecordLogs, analyze, data_range_with_logs};
+use baynet::analysis::{
+    Analysis, AnalysisConfig, AnalysisInput, RecordLogs, analyze, data_range_with_logs,
+};
 use baynet::detect::window::parse_range;
 use baynet::rca::LinkStrengths;
 use clap::Args;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(Debug, Args)]
 pub struct AnalyzeArgs {
@@ -27,34 +29,34 @@ pub struct AnalyzeArgs {
     json: bool,
 }
 
-pub fn run(args: AnalyzeArgs) -> anyhow::Result<()> {
-    let dataset = baynet::input_dir::read_dir(&args.input)
-        .with_context(|| format!("reading {}", args.input.display()))?;
+/// Reads an offline input directory and runs the whole pipeline on it. `baseline` and
+/// `window` are range texts (`0m..8m`, RFC 3339 times); `None` lets the pipeline find them.
+pub fn analyze_dir(
+    input: &Path,
+    baseline: Option<&str>,
+    window: Option<&str>,
+    config: &AnalysisConfig,
+) -> anyhow::Result<Analysis> {
+    let dataset = baynet::input_dir::read_dir(input)
+        .with_context(|| format!("reading {}", input.display()))?;
     let data = data_range_with_logs(&dataset.spans, &dataset.series, &dataset.logs).with_context(
         || {
             format!(
                 "{} holds no traces, metrics or logs to analyse",
-                args.input.display()
+                input.display()
             )
         },
     )?;
-    let baseline = args
-        .baseline
-        .as_deref()
+    let baseline = baseline
         .map(|text| parse_range(text, data))
         .transpose()
         .context("--baseline")?;
-    let window = args
-        .window
-        .as_deref()
+    let window = window
         .map(|text| parse_range(text, data))
         .transpose()
         .context("--window")?;
-    let mut config = AnalysisConfig::default();
-    config.detect.window =
-        baynet::model::time::parse_duration(&args.step).map_err(anyhow::Error::msg)?;
     let log_family = RecordLogs::new(&dataset.logs);
-    let analysis = analyze(
+    Ok(analyze(
         &AnalysisInput {
             spans: &dataset.spans,
             series: &dataset.series,
@@ -64,8 +66,20 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<()> {
             window,
             data: Some(data),
         },
-        &config,
+        config,
         LinkStrengths::new(),
+    )?)
+}
+
+pub fn run(args: AnalyzeArgs) -> anyhow::Result<()> {
+    let mut config = AnalysisConfig::default();
+    config.detect.window =
+        baynet::model::time::parse_duration(&args.step).map_err(anyhow::Error::msg)?;
+    let analysis = analyze_dir(
+        &args.input,
+        args.baseline.as_deref(),
+        args.window.as_deref(),
+        &config,
     )?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&analysis)?);

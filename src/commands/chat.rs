@@ -2,13 +2,12 @@
 //! is configured and by the offline analyst otherwise.
 
 use anyhow::Context;
-use baynet::analysis::{AnalysisConfig, AnalysisInput, RecordLogs, analyze, data_range_with_logs};
+use baynet::analysis::AnalysisConfig;
 use baynet::chat::analyst;
 use baynet::chat::client::{LlmClient, LlmConfig, Provider, Secret, cancellation};
 use baynet::chat::prompt::{PromptBuilder, render};
 use baynet::chat::situation::Situation;
 use baynet::chat::{Message, Role, clean};
-use baynet::rca::LinkStrengths;
 use clap::Args;
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
@@ -47,24 +46,8 @@ pub struct ChatArgs {
 }
 
 fn situation(args: &ChatArgs) -> anyhow::Result<Situation> {
-    let dataset = baynet::input_dir::read_dir(&args.input)
-        .with_context(|| format!("reading {}", args.input.display()))?;
-    let data = data_range_with_logs(&dataset.spans, &dataset.series, &dataset.logs)
-        .with_context(|| format!("{} holds no traces, metrics or logs", args.input.display()))?;
-    let log_family = RecordLogs::new(&dataset.logs);
-    let analysis = analyze(
-        &AnalysisInput {
-            spans: &dataset.spans,
-            series: &dataset.series,
-            graph: dataset.graph.as_ref(),
-            logs: Some(&log_family),
-            baseline: None,
-            window: None,
-            data: Some(data),
-        },
-        &AnalysisConfig::default(),
-        LinkStrengths::new(),
-    )?;
+    let analysis =
+        super::analyze::analyze_dir(&args.input, None, None, &AnalysisConfig::default())?;
     Ok(Situation::from_analysis(&analysis, Vec::new()))
 }
 
