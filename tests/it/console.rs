@@ -159,7 +159,12 @@ fn the_console_shows_a_red_service_in_the_graph_and_quits_cleanly() {
     session.keys(&["q"]);
     let after = poll(Duration::from_secs(15), Duration::from_millis(200), || {
         let screen = session.capture();
-        screen.contains("EXITED:").then_some(screen)
+        // Wait for the stty line too: it prints just after EXITED.
+        (screen.contains("EXITED:")
+            && screen
+                .lines()
+                .any(|l| matches!(l.trim(), "icanon" | "-icanon")))
+        .then_some(screen)
     });
     let Some(after) = after else {
         panic!("the console did not exit on q:\n{}", session.capture());
