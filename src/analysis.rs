@@ -112,6 +112,23 @@ pub struct AnalysisInput<'a> {
     pub data: Option<TimeRange>,
 }
 
+impl<'a> AnalysisInput<'a> {
+    /// Spans and series alone: no explicit graph, no logs, windows and range found from the
+    /// data.
+    #[must_use]
+    pub fn new(spans: &'a [Span], series: &'a [Series]) -> Self {
+        Self {
+            spans,
+            series,
+            graph: None,
+            logs: None,
+            baseline: None,
+            window: None,
+            data: None,
+        }
+    }
+}
+
 /// The result of one analysis.
 #[derive(Debug, Clone, Serialize)]
 pub struct Analysis {
@@ -592,15 +609,7 @@ mod tests {
         let dataset = simulate(true, 11);
         let truth = dataset.ground_truth.clone().expect("truth");
         let analysis = analyze(
-            &AnalysisInput {
-                spans: &dataset.spans,
-                series: &dataset.series,
-                graph: None,
-                logs: None,
-                baseline: None,
-                window: None,
-                data: None,
-            },
+            &AnalysisInput::new(&dataset.spans, &dataset.series),
             &AnalysisConfig::default(),
             LinkStrengths::new(),
         )
@@ -628,15 +637,7 @@ mod tests {
     fn a_quiet_system_blames_nobody() {
         let dataset = simulate(false, 12);
         let analysis = analyze(
-            &AnalysisInput {
-                spans: &dataset.spans,
-                series: &dataset.series,
-                graph: None,
-                logs: None,
-                baseline: None,
-                window: None,
-                data: None,
-            },
+            &AnalysisInput::new(&dataset.spans, &dataset.series),
             &AnalysisConfig::default(),
             LinkStrengths::new(),
         )

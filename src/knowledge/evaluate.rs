@@ -85,15 +85,7 @@ pub fn evaluate(store_dir: &Path, random_seeds: &[u64]) -> Result<RetrievalRepor
             continue;
         };
         let analysis = analyze(
-            &AnalysisInput {
-                spans: &dataset.spans,
-                series: &dataset.series,
-                graph: None,
-                logs: None,
-                baseline: None,
-                window: None,
-                data: None,
-            },
+            &AnalysisInput::new(&dataset.spans, &dataset.series),
             &AnalysisConfig::default(),
             LinkStrengths::new(),
         )
