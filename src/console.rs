@@ -8,6 +8,7 @@
 
 pub mod chat;
 pub mod draw;
+pub mod keys;
 pub mod sanitize;
 pub mod state;
 pub mod theme;
@@ -52,9 +53,9 @@ fn carry_out(requests: Vec<Request>, live: &LiveHandle) {
 ///
 /// # Errors
 /// When the terminal cannot be set up or fails.
-pub fn run(live: LiveHandle, theme: Theme) -> Result<(), ConsoleError> {
+pub fn run(live: LiveHandle, theme: Theme, keymap: keys::Keymap) -> Result<(), ConsoleError> {
     let mut terminal = ratatui::try_init()?;
-    let result = event_loop(&mut terminal, &live, theme);
+    let result = event_loop(&mut terminal, &live, theme, keymap);
     ratatui::restore();
     let _ = crossterm::execute!(std::io::stdout(), crossterm::cursor::Show);
     live.stop();
@@ -65,8 +66,10 @@ fn event_loop(
     terminal: &mut ratatui::DefaultTerminal,
     live: &LiveHandle,
     theme: Theme,
+    keymap: keys::Keymap,
 ) -> Result<(), ConsoleError> {
     let mut app = App::new();
+    app.keymap = keymap;
     let mut engine_gone = false;
     let tick = Duration::from_millis(100);
     while !app.quit {

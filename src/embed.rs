@@ -205,3 +205,15 @@ impl Embed for Embedder {
             .map_err(|e| Box::new(e) as EmbedFailure)
     }
 }
+
+/// The knowledge base's vectors from the same model: records are embedded with MiniLM when it
+/// is installed (see [`crate::knowledge::vectors::TextEmbedder`]).
+impl crate::knowledge::vectors::TextEmbedder for Embedder {
+    fn name(&self) -> String {
+        "all-MiniLM-L6-v2/mean-pool/256".to_owned()
+    }
+
+    fn embed(&mut self, texts: &[String]) -> Result<Vec<Vec<f32>>, String> {
+        self.embed_texts(texts).map_err(|e| e.to_string())
+    }
+}

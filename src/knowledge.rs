@@ -13,6 +13,7 @@
 
 pub mod draft;
 pub mod evaluate;
+pub mod recall;
 pub mod record;
 pub mod signature;
 pub mod store;
@@ -25,6 +26,9 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use store::{KnowledgeStore, SearchQuery, StoreError, StoredRecord, content_hash};
+
+/// Records stored per commit by [`KnowledgeBase::add_files`].
+pub const ADD_BATCH: usize = 64;
 
 /// Where the knowledge lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -299,21 +303,27 @@ impl KnowledgeBase {
             parsed.push((path.clone(), record, bytes));
         }
         let mut ids = Vec::new();
-        for (_, record, bytes) in parsed {
-            let id = record.id.clone();
-            if self.store.get(&id).is_none() {
-                let dest = self.paths.user_dir.join(format!("{id}.md"));
-                write_atomic(&dest, &bytes)?;
-                let body = record.body.clone();
-                self.store.upsert(StoredRecord {
-                    path: dest,
-                    hash: content_hash(&bytes),
-                    record,
-                    body,
-                })?;
+        // Batches: one durable database commit and one index commit per batch; a record is
+        // acknowledged only after its batch's commit.
+        for chunk in parsed.chunks(ADD_BATCH) {
+            let mut batch = Vec::new();
+            for (_, record, bytes) in chunk {
+                if self.store.get(&record.id).is_none() {
+                    let dest = self.paths.user_dir.join(format!("{}.md", record.id));
+                    write_atomic(&dest, bytes)?;
+                    batch.push(StoredRecord {
+                        path: dest,
+                        hash: content_hash(bytes),
+                        body: record.body.clone(),
+                        record: record.clone(),
+                    });
+                }
             }
-            acknowledged(&id);
-            ids.push(id);
+            self.store.upsert_batch(batch)?;
+            for (_, record, _) in chunk {
+                acknowledged(&record.id);
+                ids.push(record.id.clone());
+            }
         }
         Ok(ids)
     }
@@ -393,8 +403,24 @@ pub fn similar_incidents(
     limit: usize,
 ) -> Result<Vec<SimilarIncident>, StoreError> {
     let hits = store.search(&query_for_analysis(analysis, limit))?;
-    Ok(hits
-        .into_iter()
+    Ok(as_similar(store, hits))
+}
+
+/// Records most similar to the stored record `id` (itself left out), in the chat's shape.
+///
+/// # Errors
+/// Store errors.
+pub fn similar_to_record(
+    store: &mut KnowledgeStore,
+    record: &Postmortem,
+    limit: usize,
+) -> Result<Vec<SimilarIncident>, StoreError> {
+    let hits = store.search(&recall::query_for_record(record, limit))?;
+    Ok(as_similar(store, hits))
+}
+
+fn as_similar(store: &KnowledgeStore, hits: Vec<store::Hit>) -> Vec<SimilarIncident> {
+    hits.into_iter()
         .filter_map(|hit| {
             let stored = store.get(&hit.id)?;
             let record = stored.postmortem();
@@ -408,5 +434,5 @@ pub fn similar_incidents(
                 similarity: hit.similarity,
             })
         })
-        .collect())
+        .collect()
 }

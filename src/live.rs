@@ -13,7 +13,8 @@ pub mod snapshot;
 
 pub use engine::{LiveHandle, SimSettings, start_offline, start_simulation};
 pub use snapshot::{
-    GoldenView, LogLine, ServiceView, Snapshot, SpanRow, TraceSummary, build_snapshot,
+    GoldenView, LogLine, PastIncident, Retriever, ServiceView, Snapshot, SpanRow, TraceSummary,
+    build_snapshot,
 };
 
 use crate::model::Timestamp;

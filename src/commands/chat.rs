@@ -15,9 +15,23 @@ use std::path::PathBuf;
 #[derive(Debug, Args)]
 pub struct ChatArgs {
     /// Offline input directory of the incident (as written by `baynet sim run` or saved from a
-    /// cluster).
+    /// cluster with `baynet fetch`).
+    #[arg(
+        long,
+        required_unless_present = "incident",
+        conflicts_with = "incident"
+    )]
+    input: Option<PathBuf>,
+    /// A recorded incident or experiment in the knowledge base (its id, see `baynet kb list`).
     #[arg(long)]
-    input: PathBuf,
+    incident: Option<String>,
+    /// The user knowledge directory searched for similar past incidents (default
+    /// `$XDG_DATA_HOME/baynet/knowledge`; the curated `knowledge/` is always included).
+    #[arg(long, env = "BAYNET_KB_DIR")]
+    kb_dir: Option<PathBuf>,
+    /// Similar past incidents to retrieve into the conversation (0 turns retrieval off).
+    #[arg(long, default_value_t = 3)]
+    similar: usize,
     /// The question; without one, an interactive conversation starts (type a number to pick a
     /// suggested question, an empty line or Ctrl-D to leave).
     question: Option<String>,
@@ -46,9 +60,45 @@ pub struct ChatArgs {
 }
 
 fn situation(args: &ChatArgs) -> anyhow::Result<Situation> {
-    let analysis =
-        super::analyze::analyze_dir(&args.input, None, None, &AnalysisConfig::default())?;
-    Ok(Situation::from_analysis(&analysis, Vec::new()))
+    if let Some(id) = &args.incident {
+        let mut kb = super::kb::open(args.kb_dir.clone())?;
+        let record = kb
+            .store
+            .get(id)
+            .map(baynet::knowledge::store::StoredRecord::postmortem)
+            .with_context(|| {
+                format!("no knowledge record with id `{id}`; `baynet kb list` shows the ids")
+            })?;
+        let similar = if args.similar == 0 {
+            Vec::new()
+        } else {
+            baynet::knowledge::similar_to_record(&mut kb.store, &record, args.similar)?
+        };
+        return Ok(baynet::knowledge::recall::situation_of(&record, similar));
+    }
+    let input = args
+        .input
+        .as_deref()
+        .context("give --input DIR or --incident ID")?;
+    let analysis = super::analyze::analyze_dir(input, None, None, &AnalysisConfig::default())?;
+    let similar = if args.similar == 0 {
+        Vec::new()
+    } else {
+        // A broken knowledge base must not keep the chat from answering about the incident.
+        match super::kb::open(args.kb_dir.clone()).and_then(|mut kb| {
+            baynet::knowledge::similar_incidents(&mut kb.store, &analysis, args.similar)
+                .map_err(anyhow::Error::from)
+        }) {
+            Ok(similar) => similar,
+            Err(error) => {
+                eprintln!(
+                    "warning: no similar past incidents ({error:#}); the chat goes on without them"
+                );
+                Vec::new()
+            }
+        }
+    };
+    Ok(Situation::from_analysis(&analysis, similar))
 }
 
 fn llm(args: &ChatArgs) -> anyhow::Result<Option<LlmClient>> {

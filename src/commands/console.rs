@@ -4,7 +4,7 @@
 use anyhow::{Context, bail};
 use baynet::analysis::AnalysisConfig;
 use baynet::console::theme::{Palette, Theme};
-use baynet::live::{SimSettings, start_offline, start_simulation};
+use baynet::live::{PastIncident, Retriever, SimSettings, start_offline, start_simulation};
 use baynet::scenario;
 use clap::Args;
 use std::io::IsTerminal;
@@ -33,6 +33,44 @@ pub struct ConsoleArgs {
     /// Random seed of the simulation.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// The user knowledge directory searched for similar past incidents (the curated
+    /// `knowledge/` is always included).
+    #[arg(long, env = "BAYNET_KB_DIR")]
+    kb_dir: Option<PathBuf>,
+    /// Do not search the knowledge base (the Incidents view stays empty).
+    #[arg(long)]
+    no_kb: bool,
+}
+
+/// Past incidents like the current analysis. The knowledge base is opened for each search and
+/// closed again (keeping the loaded embedding model), so `baynet kb add` or a recorded
+/// experiment in another terminal is never locked out and new records show up at the next
+/// analysis.
+fn retriever(kb_dir: Option<PathBuf>) -> Retriever {
+    let mut kept: Option<Box<dyn baynet::knowledge::vectors::TextEmbedder>> = None;
+    Box::new(move |analysis| {
+        let embedder = match kept.take() {
+            Some(embedder) => embedder,
+            None => super::kb::embedder().map_err(|error| format!("{error:#}"))?,
+        };
+        let paths = baynet::knowledge::KbPaths::resolve(kb_dir.clone())?;
+        let mut kb = baynet::knowledge::KnowledgeBase::open(paths, embedder)
+            .map_err(|error| format!("knowledge base unavailable: {error}"))?;
+        let similar = baynet::knowledge::similar_incidents(&mut kb.store, analysis, 5)
+            .map_err(|error| format!("knowledge base search failed: {error}"));
+        let found = similar.map(|similar| {
+            similar
+                .into_iter()
+                .filter_map(|similar| {
+                    let stored = kb.store.get(&similar.id)?;
+                    let markdown = baynet::knowledge::record::render(&stored.postmortem()).ok()?;
+                    Some(PastIncident { similar, markdown })
+                })
+                .collect()
+        });
+        kept = Some(kb.store.into_embedder());
+        found
+    })
 }
 
 pub fn run(args: &ConsoleArgs) -> anyhow::Result<()> {
@@ -42,10 +80,11 @@ pub fn run(args: &ConsoleArgs) -> anyhow::Result<()> {
         bail!("the console needs a terminal; for scripts use `baynet sim run` or `baynet detect`");
     }
     let config = AnalysisConfig::default();
+    let past = (!args.no_kb).then(|| retriever(args.kb_dir.clone()));
     let live = if let Some(dir) = &args.input {
         let dataset = baynet::input_dir::read_dir(dir)
             .with_context(|| format!("cannot read {}", dir.display()))?;
-        start_offline(dataset, format!("input: {}", dir.display()), config)?
+        start_offline(dataset, format!("input: {}", dir.display()), config, past)?
     } else {
         let scenarios = match &args.scenario {
             Some(name) => vec![scenario::resolve(name)?],
@@ -59,8 +98,8 @@ pub fn run(args: &ConsoleArgs) -> anyhow::Result<()> {
         if args.no_cycle {
             settings.phases = None;
         }
-        start_simulation(settings, config)?
+        start_simulation(settings, config, past)?
     };
-    baynet::console::run(live, theme)?;
+    baynet::console::run(live, theme, baynet::console::keys::Keymap::default())?;
     Ok(())
 }

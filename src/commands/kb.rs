@@ -5,7 +5,7 @@ use anyhow::Context;
 use baynet::analysis::{AnalysisConfig, AnalysisInput, analyze, data_range};
 use baynet::knowledge::record::{self, Postmortem};
 use baynet::knowledge::store::{Hit, SearchQuery};
-use baynet::knowledge::vectors::HashedBagOfWords;
+use baynet::knowledge::vectors::{HashedBagOfWords, TextEmbedder};
 use baynet::knowledge::{KbPaths, KnowledgeBase, query_for_analysis};
 use baynet::rca::LinkStrengths;
 use clap::{Args, Subcommand};
@@ -92,10 +92,36 @@ enum KbCommand {
     },
 }
 
-fn open(kb_dir: Option<PathBuf>) -> anyhow::Result<KnowledgeBase> {
+/// The embedder of the knowledge base's vectors: `BAYNET_KB_EMBEDDER` = `minilm` (required),
+/// `hashed` (the model-free hashed bag of words) or `auto` (the default: MiniLM when the model
+/// is installed, else hashed). Changing it re-embeds the stored records at the next open.
+pub(super) fn embedder() -> anyhow::Result<Box<dyn TextEmbedder>> {
+    let choice = std::env::var("BAYNET_KB_EMBEDDER").unwrap_or_else(|_| "auto".to_owned());
+    match choice.as_str() {
+        "hashed" => Ok(Box::new(HashedBagOfWords::default())),
+        "minilm" => Ok(Box::new(
+            baynet::embed::Embedder::discover().context("BAYNET_KB_EMBEDDER=minilm")?,
+        )),
+        "auto" | "" => Ok(match baynet::embed::Embedder::discover() {
+            Ok(model) => Box::new(model),
+            Err(baynet::embed::EmbedError::ModelNotFound { .. }) => {
+                Box::new(HashedBagOfWords::default())
+            }
+            Err(error) => {
+                return Err(error).context(
+                    "loading the embedding model for the knowledge base (BAYNET_KB_EMBEDDER=hashed skips it)",
+                );
+            }
+        }),
+        other => {
+            anyhow::bail!("BAYNET_KB_EMBEDDER must be `auto`, `minilm` or `hashed`, not `{other}`")
+        }
+    }
+}
+
+pub(super) fn open(kb_dir: Option<PathBuf>) -> anyhow::Result<KnowledgeBase> {
     let paths = KbPaths::resolve(kb_dir).map_err(anyhow::Error::msg)?;
-    KnowledgeBase::open(paths, Box::new(HashedBagOfWords::default()))
-        .context("opening the knowledge base")
+    KnowledgeBase::open(paths, embedder()?).context("opening the knowledge base")
 }
 
 fn print_hits(hits: &[Hit], json: bool) -> anyhow::Result<()> {
@@ -196,14 +222,7 @@ pub fn run(args: KbArgs) -> anyhow::Result<()> {
                 let stored = kb.store.get(&to).with_context(|| {
                     format!("`{to}` is neither an input directory nor a record id")
                 })?;
-                let record = &stored.record;
-                SearchQuery {
-                    text: format!("{}\n{}", record.title, stored.body),
-                    signature: Some(record.symptom_signature.clone()),
-                    exclude_id: Some(record.id.clone()),
-                    limit,
-                    ..SearchQuery::default()
-                }
+                baynet::knowledge::recall::query_for_record(&stored.postmortem(), limit)
             };
             let hits = kb.store.search(&query)?;
             print_hits(&hits, json)?;

@@ -66,7 +66,7 @@ pub fn situation(snapshot: &Snapshot) -> Situation {
         ),
         suspects,
         edges: snapshot.edges.clone(),
-        similar: Vec::new(),
+        similar: snapshot.past.iter().map(|p| p.similar.clone()).collect(),
     }
 }
 

@@ -70,7 +70,8 @@ pub fn draw(frame: &mut Frame<'_>, app: &App, theme: &Theme) {
         View::Traces => views::traces(frame, body, app, theme),
         View::Metrics => views::metrics(frame, body, app, theme),
         View::Chat => views::chat(frame, body, app, theme),
-        View::Incidents | View::Experiments => views::later(frame, body, app.view, theme),
+        View::Incidents => views::incidents(frame, body, app, theme),
+        View::Experiments => views::later(frame, body, app.view, theme),
     }
     if prompt {
         let line = match &app.mode {
@@ -93,7 +94,7 @@ pub fn draw(frame: &mut Frame<'_>, app: &App, theme: &Theme) {
     }
     draw_status(frame, status, app, theme);
     if app.mode == Mode::Help {
-        draw_help(frame, body, app.view, theme);
+        draw_help(frame, body, app, theme);
     }
 }
 
@@ -160,9 +161,10 @@ fn draw_status(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
     );
 }
 
-fn draw_help(frame: &mut Frame<'_>, body: Rect, view: View, theme: &Theme) {
-    let rows = help_for(view);
-    let width = body.width.min(76);
+fn draw_help(frame: &mut Frame<'_>, body: Rect, app: &App, theme: &Theme) {
+    let view = app.view;
+    let rows = help_for(view, &app.keymap);
+    let width = body.width.min(96);
     #[allow(clippy::cast_possible_truncation)]
     let height = body.height.min(rows.len() as u16 + 2);
     let area = Rect {
@@ -175,7 +177,7 @@ fn draw_help(frame: &mut Frame<'_>, body: Rect, view: View, theme: &Theme) {
         .into_iter()
         .map(|(key, what)| {
             Line::from(vec![
-                Span::styled(format!("{key:>13}  "), theme.accent()),
+                Span::styled(format!("{key:>17}  "), theme.accent()),
                 Span::raw(what),
             ])
         })

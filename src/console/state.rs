@@ -2,7 +2,8 @@
 //! the held snapshot. [`App::on_key`] and [`App::on_live`] are the only inputs; they change the
 //! state and return [`Request`]s for the loop to carry out. Nothing here draws or does I/O.
 
-use crate::live::{LiveEvent, ServiceView, Snapshot, SourceStatus, TraceSummary};
+use super::keys::{Action, Keymap};
+use crate::live::{LiveEvent, PastIncident, ServiceView, Snapshot, SourceStatus, TraceSummary};
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use regex::Regex;
 
@@ -19,7 +20,7 @@ pub enum View {
     Traces,
     /// Golden signals of the selected service.
     Metrics,
-    /// Incident memory (a later issue).
+    /// Similar past incidents from the knowledge base, and their postmortems.
     Incidents,
     /// The guided root-cause chat.
     Chat,
@@ -167,6 +168,14 @@ pub struct App {
     pub quit: bool,
     /// The chat so far (newest last).
     pub chat: Vec<super::chat::ChatTurn>,
+    /// Cursor in the past-incidents list.
+    pub incident_cursor: usize,
+    /// The past incident whose postmortem is open (its id).
+    pub open_incident: Option<String>,
+    /// Lines scrolled down in the open postmortem.
+    pub reader_scroll: usize,
+    /// Key bindings.
+    pub keymap: Keymap,
 }
 
 impl Default for App {
@@ -194,6 +203,10 @@ impl App {
             message: None,
             quit: false,
             chat: Vec::new(),
+            incident_cursor: 0,
+            open_incident: None,
+            reader_scroll: 0,
+            keymap: Keymap::default(),
         }
     }
 
@@ -268,6 +281,42 @@ impl App {
             .unwrap_or_default()
     }
 
+    /// Past incidents that pass the filter (id, title, service, fault class), most similar
+    /// first.
+    #[must_use]
+    pub fn visible_incidents(&self) -> Vec<&PastIncident> {
+        let Some(snapshot) = &self.snapshot else {
+            return Vec::new();
+        };
+        snapshot
+            .past
+            .iter()
+            .filter(|p| {
+                self.view != View::Incidents
+                    || self.filter.as_ref().is_none_or(|f| {
+                        f.keeps(&format!(
+                            "{} {} {} {}",
+                            p.similar.id,
+                            p.similar.title,
+                            p.similar.root_cause,
+                            p.similar.fault_class
+                        ))
+                    })
+            })
+            .collect()
+    }
+
+    /// The past incident whose postmortem is open.
+    #[must_use]
+    pub fn opened_incident(&self) -> Option<&PastIncident> {
+        let id = self.open_incident.as_ref()?;
+        self.snapshot
+            .as_ref()?
+            .past
+            .iter()
+            .find(|p| &p.similar.id == id)
+    }
+
     pub(crate) fn switch_to(&mut self, view: View) {
         if view != self.view {
             self.back.push(self.view);
@@ -279,6 +328,8 @@ impl App {
             self.open_trace = None;
             self.trace_cursor = 0;
             self.log_scroll = 0;
+            self.open_incident = None;
+            self.reader_scroll = 0;
         }
     }
 
@@ -331,7 +382,22 @@ impl App {
                         .min(count.saturating_sub(1));
                 }
             }
-            View::Incidents | View::Chat | View::Experiments => {}
+            View::Incidents => {
+                if let Some(open) = self.opened_incident() {
+                    let lines = open.markdown.lines().count();
+                    self.reader_scroll = self
+                        .reader_scroll
+                        .saturating_add_signed(delta)
+                        .min(lines.saturating_sub(1));
+                } else {
+                    let count = self.visible_incidents().len();
+                    self.incident_cursor = self
+                        .incident_cursor
+                        .saturating_add_signed(delta)
+                        .min(count.saturating_sub(1));
+                }
+            }
+            View::Chat | View::Experiments => {}
         }
     }
 
@@ -345,12 +411,19 @@ impl App {
                     .get(self.trace_cursor)
                     .map(|t| t.trace_id.clone());
             }
+            View::Incidents => {
+                self.open_incident = self
+                    .visible_incidents()
+                    .get(self.incident_cursor)
+                    .map(|p| p.similar.id.clone());
+                self.reader_scroll = 0;
+            }
             _ => {}
         }
     }
 
     fn escape(&mut self) {
-        if self.open_trace.take().is_some() {
+        if self.open_trace.take().is_some() || self.open_incident.take().is_some() {
             return;
         }
         if self.filter.take().is_some() {
@@ -388,6 +461,14 @@ impl App {
                 Vec::new()
             }
         }
+    }
+
+    fn record(&mut self) -> Vec<Request> {
+        self.message = Some(
+            "recording from the console is not in this build yet: use `baynet experiment run`"
+                .to_owned(),
+        );
+        Vec::new()
     }
 
     fn toggle_pause(&mut self) -> Vec<Request> {
@@ -431,6 +512,7 @@ impl App {
                             self.filter = filter;
                             self.trace_cursor = 0;
                             self.log_scroll = 0;
+                            self.incident_cursor = 0;
                             if self.view == View::Services {
                                 self.move_service(0);
                             }
@@ -462,13 +544,28 @@ impl App {
 
     fn normal_key(&mut self, key: KeyEvent) -> Vec<Request> {
         self.message = None;
-        match key.code {
-            KeyCode::Char('q') => {
+        let actions = self.keymap.actions(&key);
+        // In the Chat view the digits ask; elsewhere they jump to a tab.
+        let action = actions
+            .iter()
+            .copied()
+            .find(|a| matches!(a, Action::Ask(_)) && self.view == View::Chat)
+            .or_else(|| {
+                actions
+                    .iter()
+                    .copied()
+                    .find(|a| !matches!(a, Action::Ask(_)))
+            });
+        let Some(action) = action else {
+            return Vec::new();
+        };
+        match action {
+            Action::Quit => {
                 self.quit = true;
                 return vec![Request::Quit];
             }
-            KeyCode::Char(':') => self.mode = Mode::Command(String::new()),
-            KeyCode::Char('/') => {
+            Action::Command => self.mode = Mode::Command(String::new()),
+            Action::Filter => {
                 self.mode = Mode::Filter(
                     self.filter
                         .as_ref()
@@ -476,28 +573,25 @@ impl App {
                         .unwrap_or_default(),
                 );
             }
-            KeyCode::Char('?') => self.mode = Mode::Help,
-            KeyCode::Char('p') => return self.toggle_pause(),
-            KeyCode::Tab => self.cycle(true),
-            KeyCode::BackTab => self.cycle(false),
-            KeyCode::Esc => self.escape(),
-            KeyCode::Enter => self.enter(),
-            KeyCode::Up | KeyCode::Char('k') => self.move_cursor(-1),
-            KeyCode::Down | KeyCode::Char('j') => self.move_cursor(1),
-            KeyCode::Left | KeyCode::Char('h') => self.move_cursor(-1),
-            KeyCode::Right | KeyCode::Char('l') => self.move_cursor(1),
-            KeyCode::PageUp => self.move_cursor(-10),
-            KeyCode::PageDown => self.move_cursor(10),
-            KeyCode::Home | KeyCode::Char('g') => self.move_cursor(-10_000),
-            KeyCode::End | KeyCode::Char('G') => self.move_cursor(10_000),
-            KeyCode::Char(c @ '1'..='4') if self.view == View::Chat => self.ask_suggestion(c),
-            KeyCode::Char(c @ '1'..='8') => {
-                let index = usize::from(c as u8 - b'1');
-                if let Some(view) = TABS.get(index) {
+            Action::Help => self.mode = Mode::Help,
+            Action::Pause => return self.toggle_pause(),
+            Action::NextView => self.cycle(true),
+            Action::PrevView => self.cycle(false),
+            Action::Back => self.escape(),
+            Action::Open => self.enter(),
+            Action::Up | Action::Left => self.move_cursor(-1),
+            Action::Down | Action::Right => self.move_cursor(1),
+            Action::PageUp => self.move_cursor(-10),
+            Action::PageDown => self.move_cursor(10),
+            Action::Top => self.move_cursor(-10_000),
+            Action::Bottom => self.move_cursor(10_000),
+            Action::Ask(n) => self.ask_suggestion(usize::from(n)),
+            Action::View(n) => {
+                if let Some(view) = TABS.get(usize::from(n)) {
                     self.switch_to(*view);
                 }
             }
-            _ => {}
+            Action::Record => return self.record(),
         }
         Vec::new()
     }
@@ -510,8 +604,7 @@ impl App {
         super::chat::suggestions(&self.chat, self.snapshot.as_ref())
     }
 
-    fn ask_suggestion(&mut self, key: char) {
-        let index = usize::from(key as u8 - b'1');
+    fn ask_suggestion(&mut self, index: usize) {
         let Some(snapshot) = &self.snapshot else {
             self.message = Some("no analysis yet: wait for the first ranking".to_owned());
             return;
@@ -526,48 +619,88 @@ impl App {
     }
 }
 
-/// Help text of a view: `(key, what it does)` pairs.
+/// Help text of a view: `(keys, what they do)` pairs, with the keys as currently bound.
 #[must_use]
-pub fn help_for(view: View) -> Vec<(&'static str, &'static str)> {
-    let mut rows = vec![
+pub fn help_for(view: View, keys: &Keymap) -> Vec<(String, String)> {
+    let k = |action: Action| keys.keys_of(action);
+    let both = |a: Action, b: Action| format!("{} | {}", k(a), k(b));
+    let mut rows: Vec<(String, String)> = vec![
         (
-            ":",
-            "command palette: :services :graph :logs :traces :metrics :q",
+            k(Action::Command),
+            "palette: :services :graph :logs :traces :incidents :chat :q".to_owned(),
         ),
         (
-            "/",
-            "filter by regex (case-insensitive); !regex hides matches",
+            k(Action::Filter),
+            "filter by regex (case-insensitive); !regex hides matches".to_owned(),
         ),
-        ("Tab / S-Tab", "next / previous view (1-8 jump)"),
-        ("Esc", "close, clear filter, or go back"),
-        ("p", "pause / resume (freezes the screen)"),
-        ("q, Ctrl-C", "quit"),
+        (
+            both(Action::NextView, Action::PrevView),
+            "next / previous view".to_owned(),
+        ),
+        (
+            format!("{}…{}", k(Action::View(0)), k(Action::View(7))),
+            "jump to a view".to_owned(),
+        ),
+        (
+            k(Action::Back),
+            "close, clear filter, or go back".to_owned(),
+        ),
+        (
+            k(Action::Pause),
+            "pause / resume (freezes the screen)".to_owned(),
+        ),
+        (format!("{}, Ctrl-C", k(Action::Quit)), "quit".to_owned()),
     ];
-    let specific: &[(&str, &str)] = match view {
-        View::Services => &[
-            ("↑↓ / jk", "select a service"),
-            ("Enter", "graph with the service's explanation"),
+    let updown = both(Action::Up, Action::Down);
+    let specific: Vec<(String, &str)> = match view {
+        View::Services => vec![
+            (updown, "select a service"),
+            (k(Action::Open), "graph with the service's explanation"),
         ],
-        View::Graph => &[
-            ("↑↓←→ / hjkl", "select the previous / next service"),
-            ("Enter", "logs of the selected service"),
-        ],
-        View::Logs => &[("↑↓ / jk", "scroll"), ("g / G", "oldest / newest")],
-        View::Traces => &[
-            ("↑↓ / jk", "select a trace"),
-            ("Enter", "waterfall of the trace (Esc closes)"),
-        ],
-        View::Metrics => &[("↑↓ / jk", "select the service")],
-        View::Chat => &[
-            ("1-4", "ask the suggested question"),
+        View::Graph => vec![
             (
-                "",
-                "answers come from the offline analyst, citing [service] and [trace]",
+                format!("{} | {}", updown, both(Action::Left, Action::Right)),
+                "select the previous / next service",
+            ),
+            (k(Action::Open), "logs of the selected service"),
+        ],
+        View::Logs => vec![
+            (updown, "scroll"),
+            (both(Action::Top, Action::Bottom), "oldest / newest"),
+        ],
+        View::Traces => vec![
+            (updown, "select a trace"),
+            (k(Action::Open), "waterfall of the trace (Esc closes)"),
+        ],
+        View::Metrics => vec![(updown, "select the service")],
+        View::Incidents => vec![
+            (
+                updown,
+                "select a past incident (or scroll the open postmortem)",
+            ),
+            (k(Action::Open), "read its postmortem (Esc closes)"),
+            (
+                String::new(),
+                "retrieved from the knowledge base for the current incident",
             ),
         ],
-        View::Incidents | View::Experiments => &[],
+        View::Chat => vec![
+            (
+                format!("{}…{}", k(Action::Ask(0)), k(Action::Ask(3))),
+                "ask the suggested question",
+            ),
+            (
+                String::new(),
+                "answers come from the offline analyst, citing [service], [trace] and [incident]",
+            ),
+        ],
+        View::Experiments => vec![(k(Action::Record), "start / stop recording")],
     };
-    rows.extend_from_slice(specific);
+    rows.extend(
+        specific
+            .into_iter()
+            .map(|(key, what)| (key, what.to_owned())),
+    );
     rows
 }
 

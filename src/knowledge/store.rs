@@ -75,6 +75,9 @@ pub enum StoreError {
     /// The embedder failed.
     #[error("embedding: {0}")]
     Embed(String),
+    /// Another process holds the index writer.
+    #[error("knowledge base busy: {0}")]
+    Busy(String),
     /// A stored value could not be decoded.
     #[error("stored record `{id}` is unreadable: {message}; run `baynet kb reindex`")]
     Corrupt {
@@ -136,6 +139,9 @@ pub struct SearchQuery {
     /// Results wanted.
     pub limit: usize,
 }
+
+/// How long a writer waits for another process's index writer lock.
+const WRITER_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// One retrieval result.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -292,7 +298,13 @@ impl KnowledgeStore {
             path: db_path.clone(),
             message: e.to_string(),
         };
-        let db = redb::Database::create(&db_path).map_err(|e| db_error(&e))?;
+        // Several processes share the store (the console searching, `kb add`, an experiment
+        // recording): redb's multi-writer mode lets each open it, one write transaction at a
+        // time.
+        let db = redb::Database::builder()
+            .set_concurrency_mode(redb::ConcurrencyMode::MultiWriter)
+            .create(&db_path)
+            .map_err(|e| db_error(&e))?;
         {
             let txn = db.begin_write().map_err(|e| db_error(&e))?;
             for table in [RECORDS, FILES, VECTORS, STATE] {
@@ -329,6 +341,12 @@ impl KnowledgeStore {
         };
         store.load()?;
         Ok(store)
+    }
+
+    /// Closes the store and hands back its embedder (a loaded model is worth keeping).
+    #[must_use]
+    pub fn into_embedder(self) -> Box<dyn TextEmbedder> {
+        self.embedder
     }
 
     fn db_error(&self, e: impl std::fmt::Display) -> StoreError {
@@ -382,7 +400,14 @@ impl KnowledgeStore {
         }
         let indexed = self.reader.searcher().num_docs();
         if usize::try_from(indexed).ok() != Some(self.records.len()) {
-            self.rebuild_text_index()?;
+            // Either a writer died between its two commits (repair now), or another process is
+            // between them right now (it holds the writer lock and will commit; search what is
+            // indexed).
+            match self.writer_within(std::time::Duration::ZERO) {
+                Ok(_) => self.rebuild_text_index()?,
+                Err(StoreError::Busy(_)) => {}
+                Err(error) => return Err(error),
+            }
         }
         Ok(())
     }
@@ -421,11 +446,31 @@ impl KnowledgeStore {
     }
 
     fn writer(&mut self) -> Result<&mut IndexWriter, StoreError> {
+        self.writer_within(WRITER_WAIT)
+    }
+
+    /// The index writer, waiting up to `wait` while another process holds tantivy's writer
+    /// lock (it is released when that process's store closes).
+    fn writer_within(&mut self, wait: std::time::Duration) -> Result<&mut IndexWriter, StoreError> {
         if self.writer.is_none() {
-            let writer = self
-                .index
-                .writer_with_num_threads(1, 15_000_000)
-                .map_err(index_error)?;
+            let started = std::time::Instant::now();
+            let mut pause = std::time::Duration::from_millis(10);
+            let writer = loop {
+                match self.index.writer_with_num_threads(1, 15_000_000) {
+                    Ok(writer) => break writer,
+                    Err(tantivy::TantivyError::LockFailure(..)) if started.elapsed() < wait => {
+                        std::thread::sleep(pause);
+                        pause = (pause * 2).min(std::time::Duration::from_millis(200));
+                    }
+                    Err(tantivy::TantivyError::LockFailure(..)) => {
+                        return Err(StoreError::Busy(format!(
+                            "another baynet process has been writing the knowledge base for {} s; try again when it is done",
+                            wait.as_secs()
+                        )));
+                    }
+                    Err(error) => return Err(index_error(error)),
+                }
+            };
             self.writer = Some(writer);
         }
         self.writer
@@ -521,57 +566,108 @@ impl KnowledgeStore {
     /// # Errors
     /// Duplicates, database, index and embedding errors.
     pub fn upsert(&mut self, stored: StoredRecord) -> Result<(), StoreError> {
-        let id = stored.record.id.clone();
-        if let Some(existing) = self.records.get(&id)
-            && existing.path != stored.path
-        {
-            return Err(StoreError::DuplicateId {
-                id,
-                first: existing.path.clone(),
-                second: stored.path,
-            });
+        self.upsert_batch(vec![stored])
+    }
+
+    /// Adds or replaces records in one durable database transaction and one index commit
+    /// (embedded in one batch). Either every record of the batch is stored or none is; a crash
+    /// between the database commit and the index commit is repaired by [`Self::open`], which
+    /// rebuilds the text index when it disagrees with the database.
+    ///
+    /// # Errors
+    /// Duplicates (within the batch or against the store), database, index and embedding
+    /// errors.
+    pub fn upsert_batch(&mut self, batch: Vec<StoredRecord>) -> Result<(), StoreError> {
+        if batch.is_empty() {
+            return Ok(());
         }
-        let found = self
-            .embedder
-            .embed(&vector_texts(&stored))
-            .map_err(StoreError::Embed)?;
-        let json = serde_json::to_string(&stored).map_err(|e| self.db_error(e))?;
-        let vector_json = serde_json::to_string(&found).map_err(|e| self.db_error(e))?;
+        let mut seen: BTreeMap<&str, &Path> = BTreeMap::new();
+        for stored in &batch {
+            let id = stored.record.id.as_str();
+            let clash = self
+                .records
+                .get(id)
+                .map(|existing| existing.path.as_path())
+                .filter(|path| *path != stored.path)
+                .or_else(|| seen.get(id).copied().filter(|path| *path != stored.path));
+            if let Some(first) = clash {
+                return Err(StoreError::DuplicateId {
+                    id: id.to_owned(),
+                    first: first.to_owned(),
+                    second: stored.path.clone(),
+                });
+            }
+            seen.insert(id, &stored.path);
+        }
+        let mut texts: Vec<String> = Vec::new();
+        let mut spans: Vec<(usize, usize)> = Vec::with_capacity(batch.len());
+        for stored in &batch {
+            let own = vector_texts(stored);
+            spans.push((texts.len(), own.len()));
+            texts.extend(own);
+        }
+        let mut embedded = self.embedder.embed(&texts).map_err(StoreError::Embed)?;
+        if embedded.len() != texts.len() {
+            return Err(StoreError::Embed(format!(
+                "the embedder returned {} vectors for {} texts",
+                embedded.len(),
+                texts.len()
+            )));
+        }
+        let mut vectors: Vec<Vec<Vec<f32>>> = Vec::with_capacity(batch.len());
+        for (_, count) in spans.iter().rev() {
+            let tail = embedded.split_off(embedded.len() - count);
+            vectors.push(tail);
+        }
+        vectors.reverse();
+        let name = self.embedder.name();
+        // Take the index writer before the database commit, so that no other process sees
+        // the two disagree and starts a repair in between.
+        self.writer()?;
         let txn = self.db.begin_write().map_err(|e| self.db_error(e))?;
         {
             let mut records = txn.open_table(RECORDS).map_err(|e| self.db_error(e))?;
-            records
-                .insert(id.as_str(), json.as_str())
-                .map_err(|e| self.db_error(e))?;
             let mut files = txn.open_table(FILES).map_err(|e| self.db_error(e))?;
-            let path = stored.path.to_string_lossy();
-            files
-                .insert(path.as_ref(), stored.hash.as_str())
-                .map_err(|e| self.db_error(e))?;
             let mut table = txn.open_table(VECTORS).map_err(|e| self.db_error(e))?;
-            table
-                .insert(id.as_str(), vector_json.as_str())
-                .map_err(|e| self.db_error(e))?;
+            for (stored, found) in batch.iter().zip(&vectors) {
+                let id = stored.record.id.as_str();
+                let json = serde_json::to_string(stored).map_err(|e| self.db_error(e))?;
+                let vector_json = serde_json::to_string(found).map_err(|e| self.db_error(e))?;
+                records
+                    .insert(id, json.as_str())
+                    .map_err(|e| self.db_error(e))?;
+                let path = stored.path.to_string_lossy();
+                files
+                    .insert(path.as_ref(), stored.hash.as_str())
+                    .map_err(|e| self.db_error(e))?;
+                table
+                    .insert(id, vector_json.as_str())
+                    .map_err(|e| self.db_error(e))?;
+            }
             let mut state = txn.open_table(STATE).map_err(|e| self.db_error(e))?;
-            let name = self.embedder.name();
             state
                 .insert("embedder", name.as_str())
                 .map_err(|e| self.db_error(e))?;
         }
         txn.commit().map_err(|e| self.db_error(e))?;
-        let doc = self.document(&stored);
         let id_field = self.fields.id;
+        let docs: Vec<TantivyDocument> = batch.iter().map(|stored| self.document(stored)).collect();
         let writer = self.writer()?;
-        writer.delete_term(Term::from_field_text(id_field, &id));
-        writer.add_document(doc).map_err(index_error)?;
+        for (stored, doc) in batch.iter().zip(docs) {
+            writer.delete_term(Term::from_field_text(id_field, &stored.record.id));
+            writer.add_document(doc).map_err(index_error)?;
+        }
         writer.commit().map_err(index_error)?;
         self.reader.reload().map_err(index_error)?;
-        self.vectors.upsert(&id, found);
-        self.signatures.insert(
-            id.clone(),
-            signature::vectorize(&stored.record.symptom_signature),
-        );
-        self.records.insert(id, stored);
+        for (stored, found) in batch.into_iter().zip(vectors) {
+            let id = stored.record.id.clone();
+            self.vectors.upsert(&id, found);
+            self.signatures.insert(
+                id.clone(),
+                signature::vectorize(&stored.record.symptom_signature),
+            );
+            self.records.insert(id, stored);
+        }
         Ok(())
     }
 

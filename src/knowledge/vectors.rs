@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 /// Turns texts into vectors (L2-normalised, one per text, all of one dimension).
-pub trait TextEmbedder {
+pub trait TextEmbedder: Send {
     /// A stable name of the model (stored, so that a change of model triggers a re-embed).
     fn name(&self) -> String;
     /// Embeds `texts`.

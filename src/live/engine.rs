@@ -2,7 +2,7 @@
 //! telemetry, one analyses. The console holds a [`LiveHandle`] and drains its channel.
 
 use super::buffers::{Ring, SeriesBuffer};
-use super::snapshot::{AnalysisJob, build_snapshot};
+use super::snapshot::{AnalysisJob, Retriever, build_snapshot};
 use super::{LiveError, LiveEvent, Phase, SourceStatus};
 use crate::analysis::AnalysisConfig;
 use crate::model::{Dataset, LogRecord, Span, TimeRange, Timestamp};
@@ -107,6 +107,7 @@ pub fn start_offline(
     dataset: Dataset,
     label: String,
     config: AnalysisConfig,
+    mut past: Option<Retriever>,
 ) -> Result<LiveHandle, LiveError> {
     let (sender, events) = mpsc::channel();
     let stop = Arc::new(AtomicBool::new(false));
@@ -139,13 +140,20 @@ pub fn start_offline(
                 spans: dataset.spans,
                 series: dataset.series,
                 logs,
+                log_records: dataset.logs,
                 graph: dataset.graph,
                 baseline: None,
                 window: None,
                 not_yet: None,
             };
-            let snapshot =
-                build_snapshot(&job, &config, LinkStrengths::new(), &mut BTreeMap::new(), 1);
+            let snapshot = build_snapshot(
+                &job,
+                &config,
+                LinkStrengths::new(),
+                &mut BTreeMap::new(),
+                1,
+                past.as_mut(),
+            );
             let _ = sender.send(LiveEvent::Snapshot(Box::new(snapshot)));
         })?;
     Ok(LiveHandle {
@@ -201,6 +209,7 @@ fn phase_of(simulation: &Simulation) -> Phase {
 pub fn start_simulation(
     settings: SimSettings,
     config: AnalysisConfig,
+    past: Option<Retriever>,
 ) -> Result<LiveHandle, LiveError> {
     if !(settings.speed.is_finite() && settings.speed > 0.0 && settings.speed <= 10_000.0) {
         return Err(LiveError::Setting(
@@ -224,7 +233,8 @@ pub fn start_simulation(
                 &config,
                 history_len,
                 &worker_stop,
-            )
+                past,
+            );
         })?;
     let engine_paused = Arc::clone(&paused);
     let engine_stop = Arc::clone(&stop);
@@ -256,6 +266,7 @@ fn analysis_worker(
     config: &AnalysisConfig,
     history_len: usize,
     stop: &AtomicBool,
+    mut past: Option<Retriever>,
 ) {
     let mut history = BTreeMap::new();
     while !stop.load(Ordering::Relaxed) {
@@ -268,6 +279,7 @@ fn analysis_worker(
             LinkStrengths::new(),
             &mut history,
             history_len,
+            past.as_mut(),
         );
         if sender
             .send(LiveEvent::Snapshot(Box::new(snapshot)))
@@ -416,6 +428,7 @@ fn job_of(settings: &SimSettings, current: &Current, buffers: &Buffers) -> Analy
         .cloned()
         .collect();
     let mut logs: BTreeMap<String, Vec<LogRecord>> = BTreeMap::new();
+    let mut log_records: Vec<LogRecord> = Vec::new();
     for record in buffers.logs.iter().rev() {
         if record.timestamp < from {
             break;
@@ -424,15 +437,18 @@ fn job_of(settings: &SimSettings, current: &Current, buffers: &Buffers) -> Analy
         if list.len() < super::snapshot::LOG_LINES_PER_SERVICE {
             list.push(record.clone());
         }
+        log_records.push(record.clone());
     }
     for list in logs.values_mut() {
         list.reverse();
     }
+    log_records.reverse();
     AnalysisJob {
         source: status(settings, current, buffers, false),
         spans,
         series: buffers.series.since(from),
         logs,
+        log_records,
         graph: Some(crate::sim::topology::service_graph()),
         baseline: baseline.filter(|_| window.is_some()),
         not_yet: window.is_none().then(|| {
@@ -475,12 +491,13 @@ mod tests {
     #[test]
     fn the_live_simulation_turns_the_failed_service_red() {
         let mut settings = SimSettings::new(vec![payment()]);
-        settings.speed = 300.0;
-        let handle = start_simulation(settings, AnalysisConfig::default()).expect("starts");
-        let red = wait_for(&handle, Duration::from_secs(25), |s| {
+        // Slow enough that a debug-build analysis (with the log family) keeps up on 2 cores.
+        settings.speed = 100.0;
+        let handle = start_simulation(settings, AnalysisConfig::default(), None).expect("starts");
+        let red = wait_for(&handle, Duration::from_secs(60), |s| {
             s.services.first().is_some_and(|top| top.band == Band::Red)
         })
-        .expect("a red service within 25 s");
+        .expect("a red service within 60 s");
         let top = &red.services[0];
         assert_eq!(top.name, "payment", "{:?}", red.verdict);
         assert!(red.source.label.contains("payment-pod-failure-one"));
@@ -494,7 +511,7 @@ mod tests {
         handle.set_paused(true);
         std::thread::sleep(Duration::from_millis(300));
         let paused_at = loop {
-            match handle.events.recv_timeout(Duration::from_secs(2)) {
+            match handle.events.recv_timeout(Duration::from_secs(10)) {
                 Ok(LiveEvent::Status(status)) if status.paused => break status.now,
                 Ok(_) => {}
                 Err(error) => panic!("no status: {error}"),
@@ -537,9 +554,14 @@ mod tests {
         config.fault_duration = Duration::from_secs(300);
         config.recovery = Duration::from_secs(60);
         let dataset = crate::sim::run::run(config).expect("simulation");
-        let handle = start_offline(dataset, "input: test".to_owned(), AnalysisConfig::default())
-            .expect("starts");
-        let snapshot = wait_for(&handle, Duration::from_secs(20), |_| true).expect("a snapshot");
+        let handle = start_offline(
+            dataset,
+            "input: test".to_owned(),
+            AnalysisConfig::default(),
+            None,
+        )
+        .expect("starts");
+        let snapshot = wait_for(&handle, Duration::from_secs(90), |_| true).expect("a snapshot");
         assert!(snapshot.is_offline());
         assert_eq!(snapshot.problem, None);
         let top = &snapshot.services[0];

@@ -3,6 +3,7 @@
 
 use super::{Phase, SourceStatus};
 use crate::analysis::{Analysis, AnalysisConfig, AnalysisInput, analyze};
+use crate::chat::situation::SimilarIncident;
 use crate::detect::metrics::golden::{Signal, golden_signals_from_series};
 use crate::detect::traces::index::{host_service, is_server_like};
 use crate::model::{LogRecord, Series, ServiceGraph, Span, SpanId, TimeRange, Timestamp, Trace};
@@ -120,6 +121,19 @@ pub struct ServiceView {
     pub golden: Vec<GoldenView>,
 }
 
+/// A past incident or playbook retrieved for the current situation, with its postmortem.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PastIncident {
+    /// What the chat and the list show.
+    pub similar: SimilarIncident,
+    /// The record as Markdown (untrusted: the console sanitises before drawing).
+    pub markdown: String,
+}
+
+/// Finds past incidents like an analysis (the knowledge base, in the binary); an error is
+/// shown instead of the list.
+pub type Retriever = Box<dyn FnMut(&Analysis) -> Result<Vec<PastIncident>, String> + Send>;
+
 /// One analysis result and the data around it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Snapshot {
@@ -143,6 +157,10 @@ pub struct Snapshot {
     pub latency: Duration,
     /// Why there is no ranking, when there is none.
     pub problem: Option<String>,
+    /// Similar past incidents, most similar first (retrieved only during an incident).
+    pub past: Vec<PastIncident>,
+    /// Why there are no past incidents, when retrieval failed or is off.
+    pub past_problem: Option<String>,
 }
 
 /// The data one analysis reads.
@@ -154,8 +172,10 @@ pub struct AnalysisJob {
     pub spans: Vec<Span>,
     /// Series of the window (and baseline).
     pub series: Vec<Series>,
-    /// Recent log lines per service, oldest first.
+    /// Recent log lines per service, oldest first (what the Logs view shows).
     pub logs: BTreeMap<String, Vec<LogRecord>>,
+    /// Every buffered log line of the baseline and window, for the log detectors.
+    pub log_records: Vec<LogRecord>,
     /// A known service graph.
     pub graph: Option<ServiceGraph>,
     /// Explicit baseline (live) or `None` (scan, offline).
@@ -351,7 +371,8 @@ fn golden_by_service(
 }
 
 /// Runs the analysis on `job` and assembles the snapshot. `history` holds each service's
-/// previous P(outage) values and is updated (at most `history_len` per service).
+/// previous P(outage) values and is updated (at most `history_len` per service). During an
+/// incident `past` is asked for similar past incidents (`None`: retrieval is off).
 #[must_use]
 pub fn build_snapshot(
     job: &AnalysisJob,
@@ -359,8 +380,10 @@ pub fn build_snapshot(
     links: LinkStrengths,
     history: &mut BTreeMap<String, Vec<f64>>,
     history_len: usize,
+    past: Option<&mut Retriever>,
 ) -> Snapshot {
     let started = std::time::Instant::now();
+    let log_family = crate::analysis::RecordLogs::new(&job.log_records);
     let result = match &job.not_yet {
         Some(reason) => Err(reason.clone()),
         None => analyze(
@@ -368,7 +391,8 @@ pub fn build_snapshot(
                 spans: &job.spans,
                 series: &job.series,
                 graph: job.graph.as_ref(),
-                logs: None,
+                logs: (!job.log_records.is_empty())
+                    .then_some(&log_family as &dyn crate::analysis::LogScorer),
                 baseline: job.baseline,
                 window: job.window,
                 data: None,
@@ -400,6 +424,17 @@ pub fn build_snapshot(
                     .collect()
             })
             .unwrap_or_default()
+    };
+    let (past, past_problem) = match (&analysis, past) {
+        (_, None) => (Vec::new(), Some("no knowledge base".to_owned())),
+        (Some(analysis), Some(retrieve)) if analysis.ranking.incident => match retrieve(analysis) {
+            Ok(found) => (found, None),
+            Err(error) => (Vec::new(), Some(error)),
+        },
+        (_, Some(_)) => (
+            Vec::new(),
+            Some("no incident: nothing to compare".to_owned()),
+        ),
     };
     let mut services = Vec::new();
     let mut edges = Vec::new();
@@ -482,6 +517,8 @@ pub fn build_snapshot(
         edges,
         latency,
         problem,
+        past,
+        past_problem,
     }
 }
 
@@ -500,6 +537,8 @@ impl Snapshot {
             edges: Vec::new(),
             latency: Duration::ZERO,
             problem: Some("waiting for the first analysis".to_owned()),
+            past: Vec::new(),
+            past_problem: None,
         }
     }
 

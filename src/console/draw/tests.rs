@@ -3,11 +3,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use super::draw;
+use crate::chat::situation::SimilarIncident;
 use crate::console::state::{App, View};
 use crate::console::theme::{Palette, Theme};
 use crate::live::{
-    GoldenView, LiveEvent, LogLine, Phase, ServiceView, Snapshot, SourceStatus, SpanRow,
-    TraceSummary,
+    GoldenView, LiveEvent, LogLine, PastIncident, Phase, ServiceView, Snapshot, SourceStatus,
+    SpanRow, TraceSummary,
 };
 use crate::model::{TimeRange, Timestamp};
 use crate::rca::{Band, EvidenceItem};
@@ -115,6 +116,8 @@ fn sample_snapshot() -> Snapshot {
         ],
         latency: Duration::from_millis(42),
         problem: None,
+        past: Vec::new(),
+        past_problem: None,
     }
 }
 
@@ -332,17 +335,99 @@ fn metrics_view_shows_golden_signals_against_the_baseline_band() {
     assert_eq!(buffer[(x, y)].fg, Color::Red, "outside the band:\n{screen}");
 }
 
-#[test]
-fn later_tabs_say_plainly_that_they_are_not_built() {
-    let mut app = app();
-    for (digit, word) in [('6', "Incidents"), ('8', "Experiments")] {
-        key(&mut app, KeyCode::Char(digit));
-        let screen = text(&render(&app, &Theme::default(), 100, 30));
-        assert!(
-            screen.contains(&format!("{word}: not in this build yet")),
-            "{screen}"
-        );
+fn past(id: &str, similarity: f64, markdown: &str) -> PastIncident {
+    PastIncident {
+        similar: SimilarIncident {
+            id: id.to_owned(),
+            title: format!("{id} title"),
+            root_cause: "payment".to_owned(),
+            fault_class: "http-abort".to_owned(),
+            remediation: "rolled back \u{1b}[31mpayment".to_owned(),
+            summary: "Payment answered 503.".to_owned(),
+            similarity,
+        },
+        markdown: markdown.to_owned(),
     }
+}
+
+#[test]
+fn incidents_list_the_similar_past_incidents_and_open_a_postmortem() {
+    let mut app = app();
+    let mut snapshot = app.snapshot.clone().unwrap();
+    let long: String = (0..80).map(|i| format!("line {i}\n")).collect();
+    snapshot.past = vec![
+        past(
+            "pm-2026-01-02-payment-abort",
+            0.91,
+            "# Payment abort\n\n\u{1b}]0;pwned\u{7}## Summary\nPayment answered 503.",
+        ),
+        past("playbook-http-abort", 0.55, &long),
+    ];
+    app.on_live(LiveEvent::Snapshot(Box::new(snapshot)));
+    key(&mut app, KeyCode::Char('6'));
+    assert_eq!(app.view, View::Incidents);
+    let screen = text(&render(&app, &Theme::default(), 120, 30));
+    assert!(screen.contains("Similar past incidents (2)"), "{screen}");
+    assert!(
+        screen.contains("0.91  pm-2026-01-02-payment-abort"),
+        "{screen}"
+    );
+    assert!(screen.contains("Fixed by: rolled back payment"), "{screen}");
+    assert!(!screen.contains('\u{1b}'));
+    key(&mut app, KeyCode::Enter);
+    let screen = text(&render(&app, &Theme::default(), 120, 30));
+    assert!(screen.contains("# Payment abort"), "{screen}");
+    assert!(
+        !screen.contains("pwned\u{7}") && !screen.contains('\u{1b}'),
+        "{screen}"
+    );
+    key(&mut app, KeyCode::Esc);
+    assert!(app.open_incident.is_none());
+    assert_eq!(app.view, View::Incidents, "Esc closes the postmortem first");
+    // The second one scrolls.
+    key(&mut app, KeyCode::Down);
+    key(&mut app, KeyCode::Enter);
+    for _ in 0..30 {
+        key(&mut app, KeyCode::Char('j'));
+    }
+    let screen = text(&render(&app, &Theme::default(), 120, 30));
+    assert!(
+        screen.contains("line 30") && !screen.contains("line 29 "),
+        "{screen}"
+    );
+    // A filter narrows the list.
+    key(&mut app, KeyCode::Esc);
+    app.on_key(KeyEvent::new(KeyCode::Char('/'), KeyModifiers::NONE));
+    for c in "playbook".chars() {
+        key(&mut app, KeyCode::Char(c));
+    }
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.visible_incidents().len(), 1);
+}
+
+#[test]
+fn incidents_say_why_the_list_is_empty() {
+    let mut app = app();
+    let mut snapshot = app.snapshot.clone().unwrap();
+    snapshot.past_problem = Some("knowledge base unavailable: locked".to_owned());
+    app.on_live(LiveEvent::Snapshot(Box::new(snapshot)));
+    key(&mut app, KeyCode::Char('6'));
+    let screen = text(&render(&app, &Theme::default(), 100, 30));
+    assert!(
+        screen.contains("knowledge base unavailable: locked"),
+        "{screen}"
+    );
+}
+
+#[test]
+fn the_experiments_tab_says_plainly_that_it_is_not_built() {
+    let mut app = app();
+    key(&mut app, KeyCode::Char('8'));
+    let screen = text(&render(&app, &Theme::default(), 100, 30));
+    assert!(
+        screen.contains("Experiments: not in this build yet"),
+        "{screen}"
+    );
 }
 
 #[test]

@@ -404,18 +404,106 @@ pub fn metrics(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
 
 /// The tabs of features that come with later issues: says so plainly.
 pub fn later(frame: &mut Frame<'_>, area: Rect, view: View, theme: &Theme) {
-    let text = match view {
-        View::Incidents => {
-            "Incidents: not in this build yet. The incident memory (knowledge base of postmortems) comes with a later issue."
-        }
-        _ => {
-            "Experiments: not in this build yet. Recording chaos experiments from the console comes with a later issue."
-        }
-    };
+    let text =
+        "Experiments: not in this build yet. Record an experiment with `baynet experiment run`.";
     frame.render_widget(
         empty_line(text, theme).block(titled(format!(" {} ", view.title()), theme)),
         area,
     );
+}
+
+/// The Incidents view: past incidents and playbooks like the current situation, most similar
+/// first; Enter opens one's postmortem.
+pub fn incidents(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
+    if let Some(open) = app.opened_incident() {
+        let title = format!(
+            " {} — {} (Esc closes) ",
+            sanitize(&open.similar.id),
+            sanitize(&open.similar.title)
+        );
+        let lines: Vec<Line<'_>> = open
+            .markdown
+            .lines()
+            .skip(app.reader_scroll)
+            .map(|line| {
+                let clean = sanitize(line);
+                if clean.starts_with('#') {
+                    Line::styled(clean, theme.accent())
+                } else {
+                    Line::raw(clean)
+                }
+            })
+            .collect();
+        frame.render_widget(
+            Paragraph::new(lines)
+                .wrap(Wrap { trim: false })
+                .block(titled(title, theme)),
+            area,
+        );
+        return;
+    }
+    let visible = app.visible_incidents();
+    let title = format!(" Similar past incidents ({}) ", visible.len());
+    if visible.is_empty() {
+        let why = match &app.snapshot {
+            Some(snapshot) => snapshot.past_problem.clone().unwrap_or_else(|| {
+                "no similar incident or playbook in the knowledge base".to_owned()
+            }),
+            None => waiting(app),
+        };
+        frame.render_widget(empty_line(&why, theme).block(titled(title, theme)), area);
+        return;
+    }
+    let [list, detail] = Layout::vertical([Constraint::Min(3), Constraint::Length(6)]).areas(area);
+    let rows: Vec<Row<'_>> = visible
+        .iter()
+        .enumerate()
+        .map(|(index, past)| {
+            let row = Row::new(vec![
+                Cell::from(format!("{:>4.2}", past.similar.similarity)),
+                Cell::from(sanitize(&past.similar.id)),
+                Cell::from(sanitize(&past.similar.fault_class)),
+                Cell::from(sanitize(&past.similar.root_cause)),
+                Cell::from(sanitize(&past.similar.title)),
+            ]);
+            if index == app.incident_cursor {
+                row.style(theme.selected())
+            } else {
+                row
+            }
+        })
+        .collect();
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Length(5),
+            Constraint::Length(34),
+            Constraint::Length(22),
+            Constraint::Length(14),
+            Constraint::Min(10),
+        ],
+    )
+    .header(Row::new(vec!["SIM", "ID", "FAULT", "ROOT CAUSE", "TITLE"]).style(theme.accent()))
+    .block(titled(title, theme));
+    frame.render_widget(table, list);
+    if let Some(current) = visible.get(app.incident_cursor) {
+        let lines = vec![
+            Line::raw(sanitize(&current.similar.summary)),
+            Line::from(vec![
+                Span::styled("Fixed by: ", theme.accent()),
+                Span::raw(sanitize(&current.similar.remediation)),
+            ]),
+        ];
+        frame.render_widget(
+            Paragraph::new(lines)
+                .wrap(Wrap { trim: true })
+                .block(titled(
+                    " Summary (Enter reads the postmortem) ".to_owned(),
+                    theme,
+                )),
+            detail,
+        );
+    }
 }
 
 /// The Chat view: the conversation (newest at the bottom) and the numbered suggestions.
