@@ -424,7 +424,7 @@ pub struct SimSource {
 
 /// Simulated seconds stepped per `collect` at most; beyond, the source re-anchors (it cannot
 /// keep up with `--speed`) rather than accumulating debt.
-pub const MAX_STEPS_PER_COLLECT: usize = 7_200;
+pub const MAX_STEPS_PER_COLLECT: usize = 300;
 
 fn start_scenario(
     settings: &SimSettings,
