@@ -40,7 +40,8 @@ pub struct ServeArgs {
     /// instead of the live simulation.
     #[arg(long, conflicts_with_all = ["speed", "scenario", "full_phases", "seed"])]
     input: Option<PathBuf>,
-    /// Simulated seconds per wall second of the built-in simulation.
+    /// Simulated seconds per wall second of the built-in simulation (default 20; at most 300
+    /// simulated seconds are stepped per update).
     #[arg(long)]
     speed: Option<f64>,
     /// Play only this built-in scenario (name or number), over and over; default: all 12 in
