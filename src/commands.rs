@@ -9,6 +9,7 @@ mod embed;
 mod eval;
 mod kb;
 mod logs;
+mod serve;
 mod sim;
 
 use clap::{Parser, Subcommand};
@@ -51,6 +52,9 @@ enum Command {
     Eval(eval::EvalCommand),
     /// The incident knowledge base: postmortems and playbooks, hybrid search, similar incidents.
     Kb(kb::KbArgs),
+    /// Serve the live Bayesian graph to Grafana (Node Graph API), scores to Prometheus
+    /// (`/metrics`), and take anomaly events over HTTP and AWS SQS.
+    Serve(serve::ServeArgs),
 }
 
 impl Cli {
@@ -77,6 +81,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Embed(args)) => embed::run(args),
         Some(Command::Eval(command)) => eval::run(command),
         Some(Command::Kb(args)) => kb::run(args),
+        Some(Command::Serve(args)) => serve::run_serve(&args),
         Some(Command::Console(args)) => console::run(&args),
         None => console::run(&console::ConsoleArgs::default()),
     }

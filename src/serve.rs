@@ -2,11 +2,13 @@
 //! Prometheus, and anomaly-event intake over HTTP and AWS SQS — so teams keep their dashboards
 //! and alerting while Baynet feeds them.
 //!
-//! Pure parts: [`snapshot`], [`nodegraph`], [`exposition`], [`events`], [`sigv4`]. Adapters:
+//! Pure parts: [`snapshot`], [`nodegraph`], [`exposition`], [`events`], [`sigv4`], [`feed`]
+//! (telemetry sources and the analysis feed; the clock arrives as an argument). Adapters:
 //! [`server`] (axum, auth, limits, graceful shutdown) and [`sqs`] (the queue consumer).
 
 pub mod events;
 pub mod exposition;
+pub mod feed;
 pub mod nodegraph;
 pub mod server;
 pub mod sigv4;

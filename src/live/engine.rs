@@ -397,7 +397,7 @@ fn status(
 /// The analysed range: whole detector windows only (a partial last window reads as a traffic
 /// drop), at most `max_window` long, starting on the grid that begins at `baseline_end`; `None`
 /// until two whole windows exist.
-fn aligned_window(
+pub fn aligned_window(
     baseline_end: Timestamp,
     now: Timestamp,
     max_window: Duration,

@@ -54,6 +54,8 @@ pub struct Shared {
     snapshot: RwLock<Arc<Snapshot>>,
     events: Mutex<EventStore>,
     counters: Mutex<IntakeCounters>,
+    /// Failed updates per kind, carried into every published snapshot.
+    failures: Mutex<BTreeMap<String, u64>>,
 }
 
 impl Shared {
@@ -64,6 +66,7 @@ impl Shared {
             snapshot: RwLock::new(Arc::new(snapshot)),
             events: Mutex::new(EventStore::new(event_ttl, 100_000)),
             counters: Mutex::new(IntakeCounters::default()),
+            failures: Mutex::new(BTreeMap::new()),
         })
     }
 
@@ -101,6 +104,42 @@ impl Shared {
         if let Ok(mut counters) = self.counters.lock() {
             *counters.rejected.entry(path.to_owned()).or_default() += 1;
         }
+    }
+
+    /// Counts an error of `source` (`analysis`, `sqs`, …) in `baynet_source_errors_total`,
+    /// now and in every later snapshot.
+    pub fn count_error(&self, source: &str) {
+        // The failures lock serialises this read-modify-write with `publish_update`.
+        let mut failures = self
+            .failures
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *failures.entry(source.to_owned()).or_default() += 1;
+        let mut snapshot = (*self.snapshot()).clone();
+        *snapshot.source_errors.entry(source.to_owned()).or_default() += 1;
+        self.publish(snapshot);
+    }
+
+    /// Makes `source` appear in `baynet_source_errors_total` at 0 before its first error, so
+    /// that `rate()` and `increase()` alerts work from the start.
+    pub fn register_source(&self, source: &str) {
+        self.failures
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .entry(source.to_owned())
+            .or_insert(0);
+    }
+
+    /// Publishes a feed's snapshot with the errors counted here added to its own.
+    pub fn publish_update(&self, mut snapshot: Snapshot) {
+        let failures = self
+            .failures
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for (kind, count) in failures.iter() {
+            *snapshot.source_errors.entry(kind.clone()).or_default() += count;
+        }
+        self.publish(snapshot);
     }
 
     /// External evidence at `now` (expired events dropped).
@@ -241,13 +280,14 @@ pub async fn update_loop(shared: Arc<Shared>, feed: impl AnalysisFeed, every: Du
         let external = shared.external_evidence(at);
         let feed = Arc::clone(&feed);
         let result = tokio::task::spawn_blocking(move || {
+            // A panic in an earlier analysis poisons the lock; the feed's state is still usable.
             feed.lock()
-                .map_err(|_| "analysis feed poisoned".to_owned())
-                .and_then(|mut feed| feed.analyze(at, &external))
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .analyze(at, &external)
         })
         .await;
         match result {
-            Ok(Ok(snapshot)) => shared.publish(snapshot),
+            Ok(Ok(snapshot)) => shared.publish_update(snapshot),
             Ok(Err(message)) => record_failure(&shared, &message),
             Err(_) => record_failure(&shared, "the analysis task panicked"),
         }
@@ -256,12 +296,7 @@ pub async fn update_loop(shared: Arc<Shared>, feed: impl AnalysisFeed, every: Du
 
 fn record_failure(shared: &Shared, message: &str) {
     tracing::warn!(%message, "analysis failed");
-    let mut snapshot = (*shared.snapshot()).clone();
-    *snapshot
-        .source_errors
-        .entry("analysis".to_owned())
-        .or_default() += 1;
-    shared.publish(snapshot);
+    shared.count_error("analysis");
 }
 
 /// Runs the SQS consumer until cancelled: long polls, hands events to the shared store, backs
@@ -291,10 +326,14 @@ pub async fn consume_sqs(
             }
             Err(error) if error.is_transient() => {
                 tracing::warn!(%error, "SQS unavailable; retrying");
+                shared.count_error("sqs");
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(Duration::from_secs(30));
             }
-            Err(error) => return Err(error),
+            Err(error) => {
+                shared.count_error("sqs");
+                return Err(error);
+            }
         }
     }
 }

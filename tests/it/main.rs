@@ -13,6 +13,7 @@ mod logs; // `baynet logs templates` on small files
 mod prometheus; // a real Prometheus server scrapes `baynet sim serve` and sees sock-shop
 mod scenarios; // every file in scenarios/ parses and carries the fields Baynet relies on
 mod serve; // `baynet serve`: Node Graph API, /metrics, events, auth, SQS against moto
+mod serve_e2e; // the real `baynet serve` binary: every endpoint, token, events, SIGTERM/SIGINT
 mod sim_run; // `baynet sim run` for all 12 scenarios reads back with the right labels
 mod sim_serve; // `baynet sim serve` answers the Loki and Tempo APIs
 mod support; // child processes, free ports, bounded polling
