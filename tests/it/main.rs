@@ -15,5 +15,6 @@ mod scenarios; // every file in scenarios/ parses and carries the fields Baynet 
 mod serve; // `baynet serve`: Node Graph API, /metrics, events, auth, SQS against moto
 mod sim_run; // `baynet sim run` for all 12 scenarios reads back with the right labels
 mod sim_serve; // `baynet sim serve` answers the Loki and Tempo APIs
+mod sources; // live clients vs sim serve, a real Prometheus, bad servers; doctor and fetch
 mod support; // child processes, free ports, bounded polling
 mod tidy; // the pure core does no I/O and reads no clock
