@@ -237,6 +237,9 @@ pub struct Limits {
     pub max_points: usize,
     /// Preferred metric step (the scrape interval).
     pub metrics_step: Duration,
+    /// Shortest `rate()` window (at least 4 scrape intervals; Prometheus 3 needs two samples
+    /// inside the window).
+    pub rate_window: Duration,
 }
 
 impl Default for Limits {
@@ -252,6 +255,7 @@ impl Default for Limits {
             max_traces: 2000,
             max_points: 11_000,
             metrics_step: Duration::from_secs(15),
+            rate_window: Duration::from_secs(60),
         }
     }
 }

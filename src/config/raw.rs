@@ -39,6 +39,7 @@ pub(super) struct RawLimits {
     pub max_traces: Option<usize>,
     pub max_points: Option<usize>,
     pub metrics_step: Option<String>,
+    pub rate_window: Option<String>,
 }
 
 #[derive(Default, Deserialize)]

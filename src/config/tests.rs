@@ -25,6 +25,7 @@ fn the_shipped_example_parses() {
     assert_eq!(config.namespace, "sock-shop");
     assert_eq!(config.labels.service, "name");
     assert_eq!(config.limits.max_points, 11_000);
+    assert_eq!(config.limits.rate_window, Duration::from_secs(60));
     assert_eq!(config.limits.loki_chunk, Duration::from_secs(3600));
     assert_eq!(config.retry.base_delay, Duration::from_millis(250));
     let loki = config.loki.as_ref().unwrap();

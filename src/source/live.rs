@@ -95,7 +95,7 @@ impl LiveSource {
         prometheus: &PrometheusClient,
         range: TimeRange,
     ) -> Result<crate::model::ServiceGraph, SourceError> {
-        let win = window(range.duration(), Duration::from_secs(60));
+        let win = window(range.duration(), self.config.limits.rate_window);
         let labels = &self.config.labels;
         let mut results: BTreeMap<EdgeQuery, Vec<Series>> = BTreeMap::new();
         for (role, promql) in graph_queries(labels, &self.config.namespace, &win) {
@@ -105,6 +105,7 @@ impl LiveSource {
             &results,
             &side(labels, "source"),
             &side(labels, "destination"),
+            &[],
         ))
     }
 
@@ -113,12 +114,12 @@ impl LiveSource {
         prometheus: &PrometheusClient,
         range: TimeRange,
     ) -> Result<crate::model::ServiceGraph, SourceError> {
-        let win = window(range.duration(), Duration::from_secs(60));
+        let win = window(range.duration(), self.config.limits.rate_window);
         let mut results: BTreeMap<EdgeQuery, Vec<Series>> = BTreeMap::new();
         for (role, promql) in tempo_graph_queries(&win) {
             results.insert(role, prometheus.query(&promql, range.end).await?);
         }
-        Ok(assemble_graph(&results, "client", "server"))
+        Ok(assemble_graph(&results, "client", "server", &["user"]))
     }
 
     async fn graph(&self, range: TimeRange) -> Result<GraphReading, SourceError> {
@@ -229,7 +230,7 @@ impl TelemetrySource for LiveSource {
             let prometheus = Self::need(self.prometheus.as_ref(), SourceKind::Prometheus)?;
             let step =
                 super::query::choose_step(range.duration(), step, self.config.limits.max_points);
-            let win = window(step.saturating_mul(4), Duration::from_secs(60));
+            let win = window(step.saturating_mul(4), self.config.limits.rate_window);
             let mut results: BTreeMap<GoldenQuery, Vec<Series>> = BTreeMap::new();
             for (role, promql) in golden_queries(&self.config.labels, &self.config.namespace, &win)
             {

@@ -212,9 +212,15 @@ pub fn golden_queries(
         (GoldenQuery::P50, quantile(0.5)),
         (GoldenQuery::P99, quantile(0.99)),
         (
-            GoldenQuery::TcpBytes,
+            GoldenQuery::TcpSent,
             format!(
-                "sum by ({dst}) (rate({{__name__=~\"istio_tcp_sent_bytes_total|istio_tcp_received_bytes_total\", reporter=\"destination\", destination_workload_namespace={ns}}}{win}))"
+                "sum by ({dst}) (rate(istio_tcp_sent_bytes_total{{reporter=\"destination\", destination_workload_namespace={ns}}}{win}))"
+            ),
+        ),
+        (
+            GoldenQuery::TcpReceived,
+            format!(
+                "sum by ({dst}) (rate(istio_tcp_received_bytes_total{{reporter=\"destination\", destination_workload_namespace={ns}}}{win}))"
             ),
         ),
         (
@@ -251,8 +257,10 @@ pub enum GoldenQuery {
     P50,
     /// 99th percentile latency, ms.
     P99,
-    /// TCP bytes/s.
-    TcpBytes,
+    /// TCP bytes/s sent by the server.
+    TcpSent,
+    /// TCP bytes/s received by the server.
+    TcpReceived,
     /// TCP connections/s.
     TcpConnections,
     /// CPU cores.
@@ -298,7 +306,6 @@ pub fn assemble_golden(
     for (role, signal) in [
         (GoldenQuery::P50, Signal::LatencyP50),
         (GoldenQuery::P99, Signal::LatencyP99),
-        (GoldenQuery::TcpBytes, Signal::TcpBytes),
         (GoldenQuery::TcpConnections, Signal::TcpConnections),
     ] {
         for (service, series) in by_workload(role, &dst) {
@@ -312,6 +319,26 @@ pub fn assemble_golden(
         for (service, series) in by_workload(role, "container") {
             put(&service, signal.clone(), series);
         }
+    }
+    // TCP bytes: sent plus received, point by point.
+    let mut tcp: BTreeMap<String, BTreeMap<Timestamp, f64>> = BTreeMap::new();
+    for role in [GoldenQuery::TcpSent, GoldenQuery::TcpReceived] {
+        for (service, series) in by_workload(role, &dst) {
+            let points = tcp.entry(service).or_default();
+            for sample in &series.samples {
+                *points.entry(sample.timestamp).or_insert(0.0) += sample.value;
+            }
+        }
+    }
+    for (service, points) in tcp {
+        let samples = points
+            .into_iter()
+            .map(|(timestamp, value)| crate::model::Sample { timestamp, value })
+            .collect();
+        out.entry(service)
+            .or_default()
+            .signals
+            .insert(Signal::TcpBytes, samples);
     }
     let client_total = by_workload(GoldenQuery::ClientTotal, &dst);
     let client_errors = by_workload(GoldenQuery::ClientErrors, &dst);
@@ -434,19 +461,26 @@ pub enum EdgeQuery {
 }
 
 /// Builds a graph from instant-query results keyed by `caller_label`/`callee_label`. Edges with
-/// an `unknown` or empty side, or no traffic at all, are left out.
+/// an `unknown` or empty side, a side whose raw label value is in `ignore` (Tempo names a
+/// missing client `user`), or no traffic at all, are left out.
 #[must_use]
 pub fn assemble_graph(
     results: &BTreeMap<EdgeQuery, Vec<Series>>,
     caller_label: &str,
     callee_label: &str,
+    ignore: &[&str],
 ) -> crate::model::ServiceGraph {
     use crate::model::{CallEdge, Protocol, ServiceGraph};
     let value = |s: &Series| s.samples.last().map_or(f64::NAN, |p| p.value);
     let key = |s: &Series| -> Option<(String, String)> {
-        let caller = service_from_service_name(s.labels.get(caller_label)?).to_owned();
-        let callee = service_from_service_name(s.labels.get(callee_label)?).to_owned();
-        let bad = |n: &str| n.is_empty() || n == "unknown" || n == "user";
+        let raw_caller = s.labels.get(caller_label)?;
+        let raw_callee = s.labels.get(callee_label)?;
+        if ignore.contains(&raw_caller.as_str()) || ignore.contains(&raw_callee.as_str()) {
+            return None;
+        }
+        let caller = service_from_service_name(raw_caller).to_owned();
+        let callee = service_from_service_name(raw_callee).to_owned();
+        let bad = |n: &str| n.is_empty() || n == "unknown";
         (!bad(&caller) && !bad(&callee) && caller != callee).then_some((caller, callee))
     };
     let mut edges: BTreeMap<(String, String), CallEdge> = BTreeMap::new();
@@ -811,8 +845,12 @@ mod tests {
             vec![edge("front-end", "carts", 950.0)],
         );
         results.insert(EdgeQuery::TcpBytes, vec![edge("carts", "carts-db", 830.0)]);
-        let graph = assemble_graph(&results, "source_workload", "destination_workload");
-        assert_eq!(graph.edge_count(), 2);
+        let graph = assemble_graph(&results, "source_workload", "destination_workload", &[]);
+        assert_eq!(
+            graph.edge_count(),
+            3,
+            "sock-shop's `user` service is a real node"
+        );
         let e = graph.edge("front-end", "carts").unwrap();
         assert_eq!(e.request_rate, 12.0);
         assert_eq!(e.error_rate, 0.25);
@@ -838,9 +876,10 @@ mod tests {
                 ),
             ],
         );
-        let graph = assemble_graph(&tempo, "client", "server");
-        assert_eq!(graph.edge_count(), 1);
+        let graph = assemble_graph(&tempo, "client", "server", &["user"]);
+        assert_eq!(graph.edge_count(), 2);
         assert!(graph.edge("front-end", "carts").is_some());
+        assert!(graph.edge("front-end", "user").is_some());
     }
 
     #[test]
