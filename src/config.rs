@@ -580,6 +580,12 @@ pub fn parse_toml(
             limits.metrics_step.as_deref(),
             &mut l.metrics_step,
         )?;
+        set_duration(
+            &ctx,
+            "limits.rate_window",
+            limits.rate_window.as_deref(),
+            &mut l.rate_window,
+        )?;
         if l.trace_fetch_concurrency > 64 {
             return Err(ctx.invalid(
                 "limits.trace_fetch_concurrency",

@@ -128,6 +128,7 @@ fn values_are_validated_with_their_field() {
             "kiali.auth.token_file",
         ),
         ("[limits]\nmax_points = 0\n", "limits.max_points"),
+        ("[limits]\nrate_window = \"often\"\n", "limits.rate_window"),
         (
             "[limits]\ntrace_fetch_concurrency = 1000\n",
             "limits.trace_fetch_concurrency",

@@ -93,7 +93,7 @@ pub async fn fetch(source: &dyn TelemetrySource, options: &FetchOptions) -> (Dat
         Ok(reading) => {
             let count = reading.graph.edge_count();
             (
-                Some(reading.graph),
+                Some(reading.graph).filter(|g| g.edge_count() > 0),
                 Some(reading.method),
                 reading.notes,
                 PartReport {

@@ -67,7 +67,7 @@ impl LiveSource {
         &self.config
     }
 
-    fn need<'a, T>(client: Option<&'a T>, kind: SourceKind) -> Result<&'a T, SourceError> {
+    fn need<T>(client: Option<&T>, kind: SourceKind) -> Result<&T, SourceError> {
         client.ok_or(SourceError::NotConfigured { kind })
     }
 

@@ -504,7 +504,7 @@ pub fn assemble_graph(
     let tcp_bytes = collect(EdgeQuery::TcpBytes);
     let tcp_opened = collect(EdgeQuery::TcpOpened);
     for (k, rate) in &requests {
-        if !(*rate > 0.0) {
+        if rate.is_nan() || *rate <= 0.0 {
             continue;
         }
         edges.insert(
@@ -520,7 +520,7 @@ pub fn assemble_graph(
     }
     for (k, bytes) in &tcp_bytes {
         let opened = tcp_opened.get(k).copied().unwrap_or(0.0);
-        if edges.contains_key(k) || !(*bytes > 0.0 || opened > 0.0) {
+        if edges.contains_key(k) || (bytes.is_nan() || *bytes <= 0.0) && opened <= 0.0 {
             continue;
         }
         edges.insert(
