@@ -836,6 +836,7 @@ mod tests {
             vec![
                 edge("front-end", "carts", 12.0),
                 edge("unknown", "front-end", 30.0),
+                edge("front-end", "user", 4.0),
                 edge("orders", "payment", 0.0),
             ],
         );
@@ -867,6 +868,13 @@ mod tests {
                     &[
                         ("client", "front-end.sock-shop"),
                         ("server", "carts.sock-shop"),
+                    ],
+                    &[(0, 5.0)],
+                ),
+                series(
+                    &[
+                        ("client", "front-end.sock-shop"),
+                        ("server", "user.sock-shop"),
                     ],
                     &[(0, 5.0)],
                 ),
