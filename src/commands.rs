@@ -5,8 +5,10 @@ mod bn;
 mod chat;
 mod console;
 mod detect;
+mod doctor;
 mod embed;
 mod eval;
+mod fetch;
 mod kb;
 mod logs;
 mod serve;
@@ -50,6 +52,11 @@ enum Command {
     /// Evaluate against the simulator's ground truth.
     #[command(subcommand)]
     Eval(eval::EvalCommand),
+    /// Check the configured live sources (Loki, Tempo, Prometheus, Kiali): reachable,
+    /// credentials, versions, labels and metrics present.
+    Doctor(doctor::DoctorArgs),
+    /// Save a window of live telemetry as an offline input directory (for `analyze`).
+    Fetch(fetch::FetchArgs),
     /// The incident knowledge base: postmortems and playbooks, hybrid search, similar incidents.
     Kb(kb::KbArgs),
     /// Serve the live Bayesian graph to Grafana (Node Graph API), scores to Prometheus
@@ -82,6 +89,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Eval(command)) => eval::run(command),
         Some(Command::Kb(args)) => kb::run(args),
         Some(Command::Serve(args)) => serve::run_serve(&args),
+        Some(Command::Doctor(args)) => doctor::run(&args),
+        Some(Command::Fetch(args)) => fetch::run(&args),
         Some(Command::Console(args)) => console::run(&args),
         None => console::run(&console::ConsoleArgs::default()),
     }

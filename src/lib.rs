@@ -14,11 +14,15 @@
 //! - [`embed`]: local sentence embeddings (all-MiniLM-L6-v2 with candle) and model discovery.
 //! - [`live`]: the console's engine: a running simulation or an input directory, bounded
 //!   buffers, analysis in a worker thread, snapshots over a channel.
+//! - [`config`]: the TOML configuration of live sources (URLs, auth, tenants, labels, limits).
+//! - [`source`]: the `TelemetrySource` interface and its live (Loki, Tempo, Prometheus, Kiali),
+//!   simulated and offline implementations.
 //! - [`console`]: the ratatui terminal UI (state machine, drawing, sanitizer, palettes).
 
 pub mod analysis;
 pub mod bayes;
 pub mod chat;
+pub mod config;
 pub mod console;
 pub mod detect;
 pub mod embed;
@@ -33,4 +37,5 @@ pub mod scenario;
 pub mod serve;
 pub mod sim;
 pub mod sim_server;
+pub mod source;
 pub mod wire;

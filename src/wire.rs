@@ -12,6 +12,7 @@ pub mod error;
 pub(crate) mod json;
 pub mod kiali;
 pub mod loki;
+pub mod meta;
 pub mod otlp;
 pub mod prometheus;
 pub mod tempo;

@@ -16,5 +16,6 @@ mod serve; // `baynet serve`: Node Graph API, /metrics, events, auth, SQS agains
 mod serve_e2e; // the real `baynet serve` binary: every endpoint, token, events, SIGTERM/SIGINT
 mod sim_run; // `baynet sim run` for all 12 scenarios reads back with the right labels
 mod sim_serve; // `baynet sim serve` answers the Loki and Tempo APIs
+mod sources; // live clients vs sim serve, a real Prometheus, bad servers; doctor and fetch
 mod support; // child processes, free ports, bounded polling
 mod tidy; // the pure core does no I/O and reads no clock

@@ -26,6 +26,33 @@ fn edges(prometheus: &str, query: &str) -> Option<BTreeSet<(String, String)>> {
     )
 }
 
+/// Starts a real Prometheus on 127.0.0.1 scraping `127.0.0.1:{sim_port}` every second; returns
+/// the guard, its data directory and its base URL once it is ready.
+pub fn start_prometheus(sim_port: u16) -> (ChildGuard, tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("prometheus.yml");
+    std::fs::write(&config, format!("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: baynet-sim\n    static_configs:\n      - targets: ['127.0.0.1:{sim_port}']\n")).unwrap();
+    let prom_port = free_port();
+    let child = Command::new("prometheus")
+        .arg(format!("--config.file={}", config.display()))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.path().join("data").display()
+        ))
+        .arg(format!("--web.listen-address=127.0.0.1:{prom_port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("prometheus starts");
+    let guard = ChildGuard(child);
+    let prometheus = format!("http://127.0.0.1:{prom_port}");
+    poll(Duration::from_secs(30), Duration::from_millis(300), || {
+        http_get(&format!("{prometheus}/-/ready"), &[]).filter(|(s, _)| *s == 200)
+    })
+    .expect("prometheus becomes ready");
+    (guard, dir, prometheus)
+}
+
 /// `baynet sim serve` scraped by a real Prometheus gives the sock-shop picture, HTTP and TCP.
 #[test]
 fn real_prometheus_scrapes_the_simulated_mesh() {
@@ -44,27 +71,7 @@ fn real_prometheus_scrapes_the_simulated_mesh() {
         "--seed",
         "4",
     ]);
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("prometheus.yml");
-    std::fs::write(&config, format!("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: baynet-sim\n    static_configs:\n      - targets: ['127.0.0.1:{sim_port}']\n")).unwrap();
-    let prom_port = free_port();
-    let child = Command::new("prometheus")
-        .arg(format!("--config.file={}", config.display()))
-        .arg(format!(
-            "--storage.tsdb.path={}",
-            dir.path().join("data").display()
-        ))
-        .arg(format!("--web.listen-address=127.0.0.1:{prom_port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("prometheus starts");
-    let _prometheus = ChildGuard(child);
-    let prometheus = format!("http://127.0.0.1:{prom_port}");
-    poll(Duration::from_secs(30), Duration::from_millis(300), || {
-        http_get(&format!("{prometheus}/-/ready"), &[]).filter(|(s, _)| *s == 200)
-    })
-    .expect("prometheus becomes ready");
+    let (_prometheus, _dir, prometheus) = start_prometheus(sim_port);
 
     let http_expected: BTreeSet<(String, String)> = [
         ("front-end", "catalogue"),
