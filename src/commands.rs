@@ -7,6 +7,7 @@ mod console;
 mod detect;
 mod embed;
 mod eval;
+mod experiment;
 mod kb;
 mod logs;
 mod sim;
@@ -46,9 +47,12 @@ enum Command {
     /// Sentence embeddings (all-MiniLM-L6-v2) of stdin lines as JSON lines; `--download` fetches
     /// the model.
     Embed(embed::EmbedArgs),
-    /// Evaluate against the simulator's ground truth.
-    #[command(subcommand)]
-    Eval(eval::EvalCommand),
+    /// Evaluate against the simulator's ground truth: alone, every scenario recorded as an
+    /// experiment in one table; `detectors`, `rca`, `retrieval` for the detailed evaluations.
+    Eval(eval::EvalArgs),
+    /// Chaos experiments: run one on the simulator or a live cluster and record it as a
+    /// postmortem; list and show the recorded ones.
+    Experiment(experiment::ExperimentArgs),
     /// The incident knowledge base: postmortems and playbooks, hybrid search, similar incidents.
     Kb(kb::KbArgs),
 }
@@ -75,7 +79,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Detect(args)) => detect::run(args),
         Some(Command::Logs(command)) => logs::run(command),
         Some(Command::Embed(args)) => embed::run(args),
-        Some(Command::Eval(command)) => eval::run(command),
+        Some(Command::Eval(args)) => eval::run_args(args),
+        Some(Command::Experiment(args)) => experiment::run(args),
         Some(Command::Kb(args)) => kb::run(args),
         Some(Command::Console(args)) => console::run(&args),
         None => console::run(&console::ConsoleArgs::default()),
