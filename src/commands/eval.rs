@@ -103,7 +103,7 @@ fn run_table(args: &TableArgs) -> anyhow::Result<()> {
             let score = experiments::score(scenario, rec);
             let class = score.fault_class.clone();
             TableRow {
-                retrieval_hit3: hits.as_ref().map(|h| h.iter().any(|c| *c == class)),
+                retrieval_hit3: hits.as_ref().map(|h| h.contains(&class)),
                 retrieved: hits.unwrap_or_default(),
                 score,
             }
