@@ -199,9 +199,9 @@ impl Recorder {
     /// The baseline band of each (service, signal): median ± max(4·MAD, floor), widened to
     /// every value the baseline itself showed. The error-ratio floor allows two failed requests
     /// per step at the service's baseline traffic (one failure in 24 requests of a quiet
-    /// service is noise, not an outage). Services with fewer than 100 requests per step get no
-    /// p99 band: the "p99" of so few requests is their maximum, too noisy to judge recovery by.
-    fn baseline_bands(&self) -> BTreeMap<(String, &'static str), (f64, f64)> {
+    /// service is noise, not an outage). For recovery, services with fewer than 100 requests
+    /// per step get no p99 band: the "p99" of so few requests is their maximum, too noisy to judge recovery by.
+    fn baseline_bands(&self, for_recovery: bool) -> BTreeMap<(String, &'static str), (f64, f64)> {
         let mut values: BTreeMap<(String, &'static str), Vec<f64>> = BTreeMap::new();
         let mut step_secs = Vec::new();
         for observation in self
@@ -228,7 +228,8 @@ impl Recorder {
         values
             .into_iter()
             .filter(|(key, _)| {
-                key.1 != "p99_ms"
+                !for_recovery
+                    || key.1 != "p99_ms"
                     || baseline_rps
                         .get(&key.0)
                         .is_some_and(|rps| rps * step >= MIN_REQUESTS_FOR_P99)
@@ -328,7 +329,8 @@ impl Recorder {
             kind: "fault-end".to_owned(),
             detail: "fault removed".to_owned(),
         });
-        let bands = self.baseline_bands();
+        let bands = self.baseline_bands(true);
+        let change_bands = self.baseline_bands(false);
         let mut mttr_secs = None;
         let after: Vec<&Observation> = self
             .observations
@@ -373,7 +375,7 @@ impl Recorder {
                 let baseline = phase(&|o| o.at <= fault_start);
                 let fault = phase(&|o| o.at > fault_start && o.at <= fault_end);
                 let recovery = phase(&|o| o.at > fault_end);
-                let band = bands.get(&((*service).clone(), signal));
+                let band = change_bands.get(&((*service).clone(), signal));
                 let outside = band.is_some_and(|(low, high)| {
                     fault.is_finite() && (fault < *low || fault > *high)
                 });

@@ -128,10 +128,16 @@ fn number(value: f64, digits: usize) -> String {
 }
 
 fn seconds(value: Option<f64>) -> String {
-    value.map_or_else(
-        || "not reached".to_owned(),
-        |s| crate::model::time::format_duration(std::time::Duration::from_secs_f64(s.max(0.0))),
-    )
+    value.map_or_else(|| "not reached".to_owned(), span)
+}
+
+/// A duration in seconds as `1m30s`; `0s` below a second.
+fn span(secs: f64) -> String {
+    if secs.is_finite() && secs >= 1.0 {
+        crate::model::time::format_duration(std::time::Duration::from_secs_f64(secs))
+    } else {
+        "0s".to_owned()
+    }
 }
 
 /// A fence longer than any backtick run in `text`.
@@ -298,7 +304,7 @@ pub fn from_experiment(
     let at = |t: crate::model::Timestamp| t.to_rfc3339();
     let offset = |t: crate::model::Timestamp| {
         let secs = (t.0 - schedule.start.0) as f64 / 1e9;
-        crate::model::time::format_duration(std::time::Duration::from_secs_f64(secs.max(0.0)))
+        span(secs)
     };
     let combined = report
         .detection
@@ -460,9 +466,7 @@ pub fn from_experiment(
             s.failed_requests,
             s.availability * 100.0,
             s.budget_burned * 100.0,
-            crate::model::time::format_duration(std::time::Duration::from_secs_f64(
-                s.latency_violation_secs.max(0.0)
-            ))
+            span(s.latency_violation_secs)
         );
     }
     body.push_str("\n## Detectors\nPer analysis step: baseline steps are negatives, fault steps positives (recovery steps are left out).\n\n| family | TP | FP | TN | FN | precision | recall | F1 |\n|---|---|---|---|---|---|---|---|\n");
