@@ -9,6 +9,7 @@ mod doctor;
 mod embed;
 mod eval;
 mod fetch;
+mod experiment;
 mod kb;
 mod logs;
 mod serve;
@@ -57,6 +58,12 @@ enum Command {
     Doctor(doctor::DoctorArgs),
     /// Save a window of live telemetry as an offline input directory (for `analyze`).
     Fetch(fetch::FetchArgs),
+    /// Evaluate against the simulator's ground truth: alone, every scenario recorded as an
+    /// experiment in one table; `detectors`, `rca`, `retrieval` for the detailed evaluations.
+    Eval(eval::EvalArgs),
+    /// Chaos experiments: run one on the simulator or a live cluster and record it as a
+    /// postmortem; list and show the recorded ones.
+    Experiment(experiment::ExperimentArgs),
     /// The incident knowledge base: postmortems and playbooks, hybrid search, similar incidents.
     Kb(kb::KbArgs),
     /// Serve the live Bayesian graph to Grafana (Node Graph API), scores to Prometheus
@@ -86,7 +93,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Detect(args)) => detect::run(args),
         Some(Command::Logs(command)) => logs::run(command),
         Some(Command::Embed(args)) => embed::run(args),
-        Some(Command::Eval(command)) => eval::run(command),
+        Some(Command::Eval(args)) => eval::run_args(args),
+        Some(Command::Experiment(args)) => experiment::run(args),
         Some(Command::Kb(args)) => kb::run(args),
         Some(Command::Serve(args)) => serve::run_serve(&args),
         Some(Command::Doctor(args)) => doctor::run(&args),

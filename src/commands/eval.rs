@@ -1,8 +1,207 @@
-//! `baynet eval …`: evaluations against the simulator's ground truth.
+//! `baynet eval …`: evaluations against the simulator's ground truth. Bare `baynet eval`
+//! records every scenario as an experiment and prints one table.
 
 use baynet::eval::detectors::{EvalConfig, evaluate_with};
+use baynet::eval::experiments::{self, ExperimentEvalConfig, ExperimentScore};
 use baynet::eval::rca::RcaEvalConfig;
+use baynet::knowledge::draft::{ExperimentMeta, from_experiment};
+use baynet::knowledge::record::Postmortem;
 use clap::{Args, Subcommand};
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct EvalArgs {
+    #[command(subcommand)]
+    command: Option<EvalCommand>,
+    #[command(flatten)]
+    table: TableArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct TableArgs {
+    /// Randomised faults recorded after the scenarios (seeds 5000, 5001, …).
+    #[arg(long, default_value_t = 0)]
+    random: u64,
+    /// Phases of every run, BASELINE/FAULT/RECOVERY (default: as each scenario says, 10m/10m/10m
+    /// for random faults).
+    #[arg(long)]
+    phases: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run_args(args: EvalArgs) -> anyhow::Result<()> {
+    match args.command {
+        Some(command) => run(command),
+        None => run_table(&args.table),
+    }
+}
+
+#[derive(serde::Serialize)]
+struct TableRow {
+    #[serde(flatten)]
+    score: ExperimentScore,
+    /// Whether the top three retrieved records include one of the same fault class.
+    retrieval_hit3: Option<bool>,
+    /// Fault classes of the top three retrieved records.
+    retrieved: Vec<String>,
+}
+
+fn run_table(args: &TableArgs) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let phases = match &args.phases {
+        None => None,
+        Some(text) => {
+            let parts: Vec<&str> = text.split('/').collect();
+            let [b, f, r] = parts.as_slice() else {
+                anyhow::bail!("--phases {text}: write BASELINE/FAULT/RECOVERY, e.g. 6m/4m/4m");
+            };
+            let parse = |p: &str| {
+                baynet::model::time::parse_duration(p)
+                    .map_err(|e| anyhow::anyhow!("--phases {text}: {e}"))
+            };
+            Some((parse(b)?, parse(f)?, parse(r)?))
+        }
+    };
+    let config = ExperimentEvalConfig {
+        random_seeds: (5000..5000 + args.random).collect(),
+        phases,
+        ..ExperimentEvalConfig::default()
+    };
+    let runs = experiments::scenarios(&config).map_err(anyhow::Error::msg)?;
+    let recorded = experiments::record_all(&runs, config.phases, &config.settings, config.threads)
+        .map_err(anyhow::Error::msg)?;
+    let recorded_secs = started.elapsed().as_secs_f64();
+    let postmortems: Vec<(Postmortem, Option<&baynet::analysis::Analysis>)> = runs
+        .iter()
+        .zip(&recorded)
+        .map(|((scenario, seed), rec)| {
+            let meta = ExperimentMeta {
+                id: format!("eval-{}-s{seed}", scenario.name),
+                scenario,
+                environment: format!("simulator, seed {seed}"),
+                simulated: true,
+                notes: Vec::new(),
+            };
+            (from_experiment(&meta, rec), rec.detection.as_ref())
+        })
+        .collect();
+    let store =
+        std::env::temp_dir().join(format!("baynet-eval-experiments-{}", std::process::id()));
+    let curated = baynet::knowledge::KbPaths::resolve(None)
+        .map(|p| p.curated)
+        .unwrap_or_default();
+    let retrieved = baynet::knowledge::evaluate::leave_one_out(&store, &postmortems, &curated);
+    let _ = std::fs::remove_dir_all(&store);
+    let retrieved = retrieved.map_err(anyhow::Error::msg)?;
+    let rows: Vec<TableRow> = runs
+        .iter()
+        .zip(&recorded)
+        .zip(retrieved)
+        .map(|(((scenario, _), rec), hits)| {
+            let score = experiments::score(scenario, rec);
+            let class = score.fault_class.clone();
+            TableRow {
+                retrieval_hit3: hits.as_ref().map(|h| h.contains(&class)),
+                retrieved: hits.unwrap_or_default(),
+                score,
+            }
+        })
+        .collect();
+    let total_secs = started.elapsed().as_secs_f64();
+    #[allow(clippy::cast_precision_loss)]
+    let mean = |values: Vec<f64>| {
+        if values.is_empty() {
+            f64::NAN
+        } else {
+            values.iter().sum::<f64>() / values.len() as f64
+        }
+    };
+    let summary = |rows: &[&TableRow]| {
+        serde_json::json!({
+            "runs": rows.len(),
+            "precision": mean(rows.iter().map(|r| r.score.precision).collect()),
+            "recall": mean(rows.iter().map(|r| r.score.recall).collect()),
+            "f1": mean(rows.iter().map(|r| r.score.f1).collect()),
+            "mttd_secs": mean(rows.iter().filter_map(|r| r.score.mttd_secs).collect()),
+            "detected": rows.iter().filter(|r| r.score.mttd_secs.is_some()).count(),
+            "mttr_secs": mean(rows.iter().filter_map(|r| r.score.mttr_secs).collect()),
+            "top1": mean(rows.iter().map(|r| f64::from(u8::from(r.score.position == 1))).collect()),
+            "top3": mean(rows.iter().map(|r| f64::from(u8::from((1..=3).contains(&r.score.position)))).collect()),
+            "retrieval_hit3": mean(rows.iter().filter_map(|r| r.retrieval_hit3.map(|h| f64::from(u8::from(h)))).collect()),
+        })
+    };
+    let scenario_rows: Vec<&TableRow> = rows
+        .iter()
+        .filter(|r| !r.score.name.starts_with("random-"))
+        .collect();
+    let random_rows: Vec<&TableRow> = rows
+        .iter()
+        .filter(|r| r.score.name.starts_with("random-"))
+        .collect();
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "runs": rows,
+                "scenarios": summary(&scenario_rows),
+                "random": summary(&random_rows),
+                "seconds": total_secs,
+            }))?
+        );
+        return Ok(());
+    }
+    let secs = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |s| format!("{s:.0}s"));
+    let yes = |b: bool| if b { "yes" } else { "no" };
+    println!(
+        "{:<36} {:<18} {:<13} {:>5} {:>5} {:>5} {:>6} {:>6} {:>5} {:>5} {:>6}",
+        "scenario", "fault", "root cause", "P", "R", "F1", "MTTD", "MTTR", "top1", "top3", "ret@3"
+    );
+    for row in &rows {
+        let s = &row.score;
+        println!(
+            "{:<36} {:<18} {:<13} {:>5.2} {:>5.2} {:>5.2} {:>6} {:>6} {:>5} {:>5} {:>6}",
+            s.name,
+            s.fault_class,
+            s.root_cause,
+            s.precision,
+            s.recall,
+            s.f1,
+            secs(s.mttd_secs),
+            secs(s.mttr_secs),
+            yes(s.position == 1),
+            yes((1..=3).contains(&s.position)),
+            row.retrieval_hit3.map_or("-", yes),
+        );
+    }
+    for (label, set) in [("scenarios", &scenario_rows), ("random", &random_rows)] {
+        if set.is_empty() {
+            continue;
+        }
+        let s = summary(set);
+        let f = |key: &str| s[key].as_f64().unwrap_or(f64::NAN);
+        println!(
+            "{label:<9} runs {} P {:.2} R {:.2} F1 {:.2} MTTD {:.0}s (detected {}) MTTR {:.0}s top-1 {:.2} top-3 {:.2} retrieval hit@3 {:.2}",
+            set.len(),
+            f("precision"),
+            f("recall"),
+            f("f1"),
+            f("mttd_secs"),
+            s["detected"],
+            f("mttr_secs"),
+            f("top1"),
+            f("top3"),
+            f("retrieval_hit3"),
+        );
+    }
+    println!(
+        "recorded {} runs in {recorded_secs:.1}s, retrieval done at {total_secs:.1}s ({} threads)",
+        rows.len(),
+        config.threads
+    );
+    Ok(())
+}
 
 #[derive(Debug, Subcommand)]
 pub enum EvalCommand {

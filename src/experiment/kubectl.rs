@@ -143,6 +143,62 @@ impl Drop for AppliedChaos<'_> {
     }
 }
 
+/// The [`ChaosControl`](super::runner::ChaosControl) of `--live --apply`: `kubectl apply` at
+/// the fault start, `kubectl delete` at the fault end. Dropping it while the resource is applied
+/// (an error, Ctrl-C, a panic unwinding) deletes it.
+#[derive(Debug)]
+pub struct KubectlControl<'a> {
+    kubectl: &'a Kubectl,
+    manifest: &'a str,
+    applied: Option<AppliedChaos<'a>>,
+}
+
+impl<'a> KubectlControl<'a> {
+    /// A control applying `manifest` with `kubectl`.
+    #[must_use]
+    pub fn new(kubectl: &'a Kubectl, manifest: &'a str) -> Self {
+        Self {
+            kubectl,
+            manifest,
+            applied: None,
+        }
+    }
+
+    /// Whether the resource is applied right now.
+    #[must_use]
+    pub fn is_applied(&self) -> bool {
+        self.applied.is_some()
+    }
+}
+
+impl super::runner::ChaosControl for KubectlControl<'_> {
+    fn fault_start(&mut self) -> Result<(), String> {
+        match self.kubectl.apply(self.manifest) {
+            Ok(applied) => {
+                self.applied = Some(applied);
+                Ok(())
+            }
+            Err(error) => {
+                // A failed apply may still have created part of the manifest (several
+                // documents, a webhook timeout): remove whatever exists before giving up.
+                Err(match self.kubectl.delete(self.manifest) {
+                    Ok(()) => format!(
+                        "{error}\n(ran `kubectl delete --ignore-not-found` to remove anything the failed apply created)"
+                    ),
+                    Err(cleanup) => format!("{error}\nthe cleanup delete failed too: {cleanup}"),
+                })
+            }
+        }
+    }
+
+    fn fault_end(&mut self) -> Result<(), String> {
+        match self.applied.take() {
+            Some(applied) => applied.remove().map_err(|error| error.to_string()),
+            None => Ok(()),
+        }
+    }
+}
+
 #[cfg(all(test, unix))]
 mod tests {
     use super::*;

@@ -153,6 +153,9 @@ pub struct Recorder {
 
 const SIGNALS: [&str; 3] = ["rps", "error_ratio", "p99_ms"];
 
+/// Requests per step below which a service's p99 is not judged against a band.
+const MIN_REQUESTS_FOR_P99: f64 = 100.0;
+
 fn value(snapshot: &GoldenSnapshot, signal: &str) -> f64 {
     match signal {
         "rps" => snapshot.rps,
@@ -193,14 +196,20 @@ impl Recorder {
         &self.observations
     }
 
-    /// The baseline band of each (service, signal): median ± max(4·MAD, floor).
-    fn baseline_bands(&self) -> BTreeMap<(String, &'static str), (f64, f64)> {
+    /// The baseline band of each (service, signal): median ± max(4·MAD, floor), widened to
+    /// every value the baseline itself showed. The error-ratio floor allows two failed requests
+    /// per step at the service's baseline traffic (one failure in 24 requests of a quiet
+    /// service is noise, not an outage). For recovery, services with fewer than 100 requests
+    /// per step get no p99 band: the "p99" of so few requests is their maximum, too noisy to judge recovery by.
+    fn baseline_bands(&self, for_recovery: bool) -> BTreeMap<(String, &'static str), (f64, f64)> {
         let mut values: BTreeMap<(String, &'static str), Vec<f64>> = BTreeMap::new();
+        let mut step_secs = Vec::new();
         for observation in self
             .observations
             .iter()
             .filter(|o| o.at <= self.schedule.fault_start)
         {
+            step_secs.push(observation.step.as_secs_f64());
             for (service, snapshot) in &observation.signals {
                 for signal in SIGNALS {
                     let v = value(snapshot, signal);
@@ -210,19 +219,44 @@ impl Recorder {
                 }
             }
         }
+        let step = median(&mut step_secs);
+        let baseline_rps: BTreeMap<String, f64> = values
+            .iter()
+            .filter(|((_, signal), _)| *signal == "rps")
+            .map(|((service, _), samples)| (service.clone(), median(&mut samples.clone())))
+            .collect();
         values
             .into_iter()
+            .filter(|(key, _)| {
+                !for_recovery
+                    || key.1 != "p99_ms"
+                    || baseline_rps
+                        .get(&key.0)
+                        .is_some_and(|rps| rps * step >= MIN_REQUESTS_FOR_P99)
+            })
             .map(|(key, mut samples)| {
                 let center = median(&mut samples);
+                let (lowest, highest) = (samples[0], samples[samples.len() - 1]);
                 let mut deviations: Vec<f64> = samples.iter().map(|v| (v - center).abs()).collect();
                 let mad = median(&mut deviations);
                 let floor = match key.1 {
-                    "error_ratio" => 0.02,
+                    "error_ratio" => {
+                        let requests = baseline_rps.get(&key.0).copied().unwrap_or(0.0) * step;
+                        if requests.is_finite() && requests > 0.0 {
+                            (2.0 / requests).clamp(0.02, 0.5)
+                        } else {
+                            0.02
+                        }
+                    }
                     "p99_ms" => 0.5 * center.abs() + 20.0,
                     _ => 0.25 * center.abs() + 0.5,
                 };
                 let half_width = (4.0 * 1.4826 * mad).max(floor);
-                (key, (center - half_width, center + half_width))
+                let key_band = (
+                    (center - half_width).min(lowest),
+                    (center + half_width).max(highest),
+                );
+                (key, key_band)
             })
             .collect()
     }
@@ -295,7 +329,8 @@ impl Recorder {
             kind: "fault-end".to_owned(),
             detail: "fault removed".to_owned(),
         });
-        let bands = self.baseline_bands();
+        let bands = self.baseline_bands(true);
+        let change_bands = self.baseline_bands(false);
         let mut mttr_secs = None;
         let after: Vec<&Observation> = self
             .observations
@@ -340,7 +375,7 @@ impl Recorder {
                 let baseline = phase(&|o| o.at <= fault_start);
                 let fault = phase(&|o| o.at > fault_start && o.at <= fault_end);
                 let recovery = phase(&|o| o.at > fault_end);
-                let band = bands.get(&((*service).clone(), signal));
+                let band = change_bands.get(&((*service).clone(), signal));
                 let outside = band.is_some_and(|(low, high)| {
                     fault.is_finite() && (fault < *low || fault > *high)
                 });

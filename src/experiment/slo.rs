@@ -41,6 +41,57 @@ impl SloConfig {
     }
 }
 
+impl SloConfig {
+    /// Applies `SERVICE=AVAILABILITY%[:P99]` overrides (`orders=99.9:500ms`, `default=99:2s`;
+    /// the service `default` sets the default).
+    ///
+    /// # Errors
+    /// A message naming the malformed override.
+    pub fn with_overrides(mut self, overrides: &[String]) -> Result<Self, String> {
+        for text in overrides {
+            let bad = |why: &str| {
+                format!(
+                    "--slo `{text}`: {why}; write SERVICE=AVAILABILITY[:P99], e.g. orders=99.9:500ms"
+                )
+            };
+            let (service, objectives) = text.split_once('=').ok_or_else(|| bad("no `=`"))?;
+            let service = service.trim();
+            if service.is_empty() {
+                return Err(bad("empty service name"));
+            }
+            let (availability, p99) = match objectives.split_once(':') {
+                Some((a, p)) => (a, Some(p)),
+                None => (objectives, None),
+            };
+            let mut slo = if service == "default" {
+                self.default
+            } else {
+                self.for_service(service)
+            };
+            let percent: f64 = availability
+                .trim()
+                .trim_end_matches('%')
+                .parse()
+                .map_err(|_| bad("availability is not a number"))?;
+            if !(percent > 0.0 && percent < 100.0) {
+                return Err(bad("availability must be a percentage between 0 and 100"));
+            }
+            slo.availability = percent / 100.0;
+            if let Some(p99) = p99 {
+                let latency =
+                    crate::model::time::parse_duration(p99.trim()).map_err(|e| bad(&e))?;
+                slo.p99_ms = latency.as_secs_f64() * 1000.0;
+            }
+            if service == "default" {
+                self.default = slo;
+            } else {
+                self.services.insert(service.to_owned(), slo);
+            }
+        }
+        Ok(self)
+    }
+}
+
 /// What the experiment cost one service against its SLO.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SloImpact {
@@ -99,6 +150,7 @@ pub fn impact(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -111,6 +163,24 @@ mod tests {
         assert!((impact.availability - (1.0 - 129.6 / 1200.0)).abs() < 1e-12);
         assert_eq!(impact.latency_violation_secs, 60.0);
         let idle = super::impact("idle", Slo::default(), &[], 0.0);
+        let config = SloConfig::default()
+            .with_overrides(&["orders=99.9:500ms".to_owned(), "default=99".to_owned()])
+            .unwrap();
+        assert!((config.for_service("orders").availability - 0.999).abs() < 1e-12);
+        assert!((config.for_service("orders").p99_ms - 500.0).abs() < 1e-9);
+        assert!((config.for_service("carts").availability - 0.99).abs() < 1e-12);
+        for bad in [
+            "orders",
+            "orders=abc",
+            "=99",
+            "orders=100",
+            "orders=99:fast",
+        ] {
+            let error = SloConfig::default()
+                .with_overrides(&[bad.to_owned()])
+                .unwrap_err();
+            assert!(error.contains(bad), "{error}");
+        }
         assert_eq!((idle.availability, idle.budget_burned), (1.0, 0.0));
     }
 }

@@ -152,3 +152,60 @@ pub fn evaluate(store_dir: &Path, random_seeds: &[u64]) -> Result<RetrievalRepor
         runs,
     })
 }
+
+/// Leave-one-out retrieval over recorded experiments: every case's postmortem is stored
+/// together with the curated records under `curated` (playbooks; notes are never returned),
+/// then each case's detection analysis is the query with its own postmortem excluded. Returns
+/// per case the fault classes of the top three hits (`None` when the case has no analysis).
+///
+/// # Errors
+/// Store and curated-file errors.
+pub fn leave_one_out(
+    store_dir: &Path,
+    cases: &[(
+        super::record::Postmortem,
+        Option<&crate::analysis::Analysis>,
+    )],
+    curated: &[std::path::PathBuf],
+) -> Result<Vec<Option<Vec<String>>>, String> {
+    if store_dir.is_dir() {
+        std::fs::remove_dir_all(store_dir).map_err(|e| e.to_string())?;
+    }
+    let mut store = KnowledgeStore::open(store_dir, Box::new(HashedBagOfWords::default()))
+        .map_err(|e: StoreError| e.to_string())?;
+    let mut records: Vec<StoredRecord> = Vec::new();
+    for dir in curated {
+        for path in super::markdown_files(dir).map_err(|e| e.to_string())? {
+            let (record, bytes) = super::read_record(&path).map_err(|e| e.to_string())?;
+            let body = record.body.clone();
+            records.push(StoredRecord {
+                path,
+                hash: content_hash(&bytes),
+                record,
+                body,
+            });
+        }
+    }
+    for (record, _) in cases {
+        let body = record.body.clone();
+        records.push(StoredRecord {
+            path: Path::new("eval").join(format!("{}.md", record.id)),
+            hash: content_hash(body.as_bytes()),
+            record: record.clone(),
+            body,
+        });
+    }
+    store.replace_all(records).map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    for (record, analysis) in cases {
+        let Some(analysis) = analysis else {
+            out.push(None);
+            continue;
+        };
+        let mut query = query_for_analysis(analysis, 3);
+        query.exclude_id = Some(record.id.clone());
+        let hits = store.search(&query).map_err(|e| e.to_string())?;
+        out.push(Some(hits.into_iter().map(|h| h.fault_class).collect()));
+    }
+    Ok(out)
+}

@@ -7,6 +7,7 @@ mod cli; // exit codes, JSON output and error messages of the binary
 mod console; // the real console in tmux: a red service, the graph, a clean exit
 mod detect; // trace and metric detectors against the simulator's ground truth (subset)
 mod embed; // candle embeddings vs sentence-transformers, `baynet embed` (needs the model)
+mod experiment; // `baynet experiment`: 12 scenarios recorded, postmortems, stand-in kubectl
 mod kb; // `baynet kb`: knowledge base end to end, bad input, SIGKILL crash safety
 mod llm; // LLM clients against local servers speaking the OpenAI SSE and Ollama NDJSON protocols
 mod logs; // `baynet logs templates` on small files
