@@ -10,6 +10,7 @@ mod eval;
 mod kb;
 mod logs;
 mod sim;
+mod traces;
 
 use clap::{Parser, Subcommand};
 
@@ -51,6 +52,9 @@ enum Command {
     Eval(eval::EvalCommand),
     /// The incident knowledge base: postmortems and playbooks, hybrid search, similar incidents.
     Kb(kb::KbArgs),
+    /// Learned trace anomaly detection: train the graph-attention autoencoder, evaluate it.
+    #[command(subcommand)]
+    Traces(traces::TracesCommand),
 }
 
 impl Cli {
@@ -77,6 +81,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Embed(args)) => embed::run(args),
         Some(Command::Eval(command)) => eval::run(command),
         Some(Command::Kb(args)) => kb::run(args),
+        Some(Command::Traces(command)) => traces::run(command),
         Some(Command::Console(args)) => console::run(&args),
         None => console::run(&console::ConsoleArgs::default()),
     }

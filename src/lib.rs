@@ -15,6 +15,7 @@
 //! - [`live`]: the console's engine: a running simulation or an input directory, bounded
 //!   buffers, analysis in a worker thread, snapshots over a channel.
 //! - [`console`]: the ratatui terminal UI (state machine, drawing, sanitizer, palettes).
+//! - [`traces_gnn`]: learned trace anomaly detection (GAT autoencoder with candle), metrics, plots.
 
 pub mod analysis;
 pub mod bayes;
@@ -33,4 +34,5 @@ pub mod scenario;
 pub mod serve;
 pub mod sim;
 pub mod sim_server;
+pub mod traces_gnn;
 pub mod wire;
