@@ -33,9 +33,17 @@ use templates::{TemplateMiner, attach_templates};
 /// Trace graphs of a dataset with log templates attached by `miner`; returns the graphs and how
 /// many log records joined a span.
 #[must_use]
-pub fn trace_graphs(spans: &[Span], logs: &[LogRecord], miner: &mut TemplateMiner) -> (Vec<TraceGraph>, usize) {
+pub fn trace_graphs(
+    spans: &[Span],
+    logs: &[LogRecord],
+    miner: &mut TemplateMiner,
+) -> (Vec<TraceGraph>, usize) {
     let mut graphs = build_graphs(spans);
-    let joined = if logs.is_empty() { 0 } else { attach_templates(&mut graphs, spans, logs, miner) };
+    let joined = if logs.is_empty() {
+        0
+    } else {
+        attach_templates(&mut graphs, spans, logs, miner)
+    };
     (graphs, joined)
 }
 
@@ -54,7 +62,9 @@ pub fn encode(space: &FeatureSpace, graphs: &[TraceGraph]) -> Vec<EncodedGraph> 
                 edges: graph
                     .edges
                     .iter()
-                    .filter_map(|&(p, c, k)| Some((u32::try_from(p).ok()?, u32::try_from(c).ok()?, k)))
+                    .filter_map(|&(p, c, k)| {
+                        Some((u32::try_from(p).ok()?, u32::try_from(c).ok()?, k))
+                    })
                     .collect(),
             }
         })
@@ -75,6 +85,12 @@ pub fn score_traces(
     let mut miner = TemplateMiner::from_templates(&meta.miner_templates);
     let (graphs, _) = trace_graphs(spans, logs, &mut miner);
     let encoded = encode(&meta.features, &graphs);
-    let scores = train::score_graphs(params, &meta.model, meta.center.as_deref(), &encoded, batch_size)?;
+    let scores = train::score_graphs(
+        params,
+        &meta.model,
+        meta.center.as_deref(),
+        &encoded,
+        batch_size,
+    )?;
     Ok((graphs, scores))
 }

@@ -110,7 +110,8 @@ pub fn run(command: TracesCommand) -> anyhow::Result<()> {
 }
 
 fn read(dir: &Path) -> anyhow::Result<Dataset> {
-    let dataset = baynet::input_dir::read_dir(dir).with_context(|| format!("reading {}", dir.display()))?;
+    let dataset =
+        baynet::input_dir::read_dir(dir).with_context(|| format!("reading {}", dir.display()))?;
     if dataset.spans.is_empty() {
         bail!("{} holds no traces (traces.json)", dir.display());
     }
@@ -126,7 +127,11 @@ struct Progress {
 
 impl Progress {
     fn new() -> Self {
-        Self { terminal: std::io::stderr().is_terminal(), last: Instant::now(), started: Instant::now() }
+        Self {
+            terminal: std::io::stderr().is_terminal(),
+            last: Instant::now(),
+            started: Instant::now(),
+        }
     }
 
     fn batch(&mut self, epoch: usize, epochs: usize, done: usize, total: usize, loss: f64) {
@@ -149,13 +154,22 @@ impl Progress {
 
     fn epoch(&mut self, epoch: usize, epochs: usize, loss: f64, took: Duration) {
         let prefix = if self.terminal { "\r" } else { "" };
-        eprintln!("{prefix}epoch {epoch}/{epochs}: loss {loss:.5} ({:.1} s){}", took.as_secs_f64(), " ".repeat(40));
+        eprintln!(
+            "{prefix}epoch {epoch}/{epochs}: loss {loss:.5} ({:.1} s){}",
+            took.as_secs_f64(),
+            " ".repeat(40)
+        );
         self.started = Instant::now();
     }
 }
 
 fn train(args: &TrainArgs) -> anyhow::Result<()> {
-    if args.epochs == 0 || args.batch_size == 0 || args.latent_dim == 0 || args.hidden == 0 || args.heads == 0 {
+    if args.epochs == 0
+        || args.batch_size == 0
+        || args.latent_dim == 0
+        || args.hidden == 0
+        || args.heads == 0
+    {
         bail!("--epochs, --batch-size, --latent-dim, --hidden and --heads must be positive");
     }
     if !(args.lr > 0.0 && args.lr < 1.0) {
@@ -165,8 +179,16 @@ fn train(args: &TrainArgs) -> anyhow::Result<()> {
         bail!("--threshold-quantile must be in [0.5, 1)");
     }
     let started = Instant::now();
-    let checkpoint = if args.restart { None } else { store::load_checkpoint(&args.out)? };
-    let datasets: Vec<Dataset> = args.input.iter().map(|dir| read(dir)).collect::<anyhow::Result<_>>()?;
+    let checkpoint = if args.restart {
+        None
+    } else {
+        store::load_checkpoint(&args.out)?
+    };
+    let datasets: Vec<Dataset> = args
+        .input
+        .iter()
+        .map(|dir| read(dir))
+        .collect::<anyhow::Result<_>>()?;
     let read_ms = started.elapsed().as_millis();
     // Templates: mine every joined line first, then attach with the frozen miner so that
     // training sees the final templates, as evaluation will.
@@ -198,7 +220,13 @@ fn train(args: &TrainArgs) -> anyhow::Result<()> {
     let spans: usize = graphs.iter().map(|g| g.nodes.len()).sum();
     let (features, config, mut trainer, mut training) = match checkpoint {
         Some((meta, params, adam)) => {
-            let wanted = ModelConfig { input_dim: meta.model.input_dim, hidden: args.hidden, heads: args.heads, latent: args.latent_dim, svdd_weight: args.svdd_weight };
+            let wanted = ModelConfig {
+                input_dim: meta.model.input_dim,
+                hidden: args.hidden,
+                heads: args.heads,
+                latent: args.latent_dim,
+                svdd_weight: args.svdd_weight,
+            };
             if wanted != meta.model {
                 bail!(
                     "{} holds a checkpoint of another shape ({:?}); pass the same options or --restart",
@@ -206,8 +234,12 @@ fn train(args: &TrainArgs) -> anyhow::Result<()> {
                     meta.model
                 );
             }
-            eprintln!("resuming from the checkpoint after epoch {}", meta.training.epochs_done);
-            let mut trainer = Trainer::new(meta.model, meta.training.adam, meta.training.seed).map_err(anyhow::Error::msg)?;
+            eprintln!(
+                "resuming from the checkpoint after epoch {}",
+                meta.training.epochs_done
+            );
+            let mut trainer = Trainer::new(meta.model, meta.training.adam, meta.training.seed)
+                .map_err(anyhow::Error::msg)?;
             trainer.params = params;
             trainer.adam = adam;
             trainer.center = meta.center.clone();
@@ -216,10 +248,29 @@ fn train(args: &TrainArgs) -> anyhow::Result<()> {
         }
         None => {
             let features = FeatureSpace::fit(&graphs, 256, 48);
-            let config = ModelConfig { input_dim: features.dim(), hidden: args.hidden, heads: args.heads, latent: args.latent_dim, svdd_weight: args.svdd_weight };
-            let adam = AdamSettings { lr: args.lr, weight_decay: args.weight_decay, ..AdamSettings::default() };
+            let config = ModelConfig {
+                input_dim: features.dim(),
+                hidden: args.hidden,
+                heads: args.heads,
+                latent: args.latent_dim,
+                svdd_weight: args.svdd_weight,
+            };
+            let adam = AdamSettings {
+                lr: args.lr,
+                weight_decay: args.weight_decay,
+                ..AdamSettings::default()
+            };
             let trainer = Trainer::new(config, adam, args.seed).map_err(anyhow::Error::msg)?;
-            let training = TrainingMeta { traces: graphs.len(), epochs_done: 0, batch_size: args.batch_size, adam, adam_step: 0, seed: args.seed, history: Vec::new(), joined_log_records: joined };
+            let training = TrainingMeta {
+                traces: graphs.len(),
+                epochs_done: 0,
+                batch_size: args.batch_size,
+                adam,
+                adam_step: 0,
+                seed: args.seed,
+                history: Vec::new(),
+                joined_log_records: joined,
+            };
             (features, config, trainer, training)
         }
     };
@@ -231,14 +282,21 @@ fn train(args: &TrainArgs) -> anyhow::Result<()> {
         features.dim(),
         trainer.params.count()
     );
-    trainer.init_center(&data, args.batch_size).map_err(anyhow::Error::msg)?;
+    trainer
+        .init_center(&data, args.batch_size)
+        .map_err(anyhow::Error::msg)?;
     let meta_for = |trainer: &Trainer, training: &TrainingMeta| ModelMeta {
         format: FORMAT,
         model: config,
         features: features.clone(),
         miner_templates: miner_templates.clone(),
         center: trainer.center.clone(),
-        training: TrainingMeta { adam_step: trainer.adam.step, history: trainer.history.clone(), epochs_done: trainer.history.len(), ..training.clone() },
+        training: TrainingMeta {
+            adam_step: trainer.adam.step,
+            history: trainer.history.clone(),
+            epochs_done: trainer.history.len(),
+            ..training.clone()
+        },
         threshold_quantile: args.threshold_quantile,
         thresholds: BTreeMap::new(),
         train_quantiles: BTreeMap::new(),
@@ -250,18 +308,35 @@ fn train(args: &TrainArgs) -> anyhow::Result<()> {
         let epoch = trainer.history.len() + 1;
         let epoch_started = Instant::now();
         let loss = trainer
-            .epoch(&data, training.batch_size, &mut |done, total, loss| progress.batch(epoch, args.epochs, done, total, loss))
+            .epoch(&data, training.batch_size, &mut |done, total, loss| {
+                progress.batch(epoch, args.epochs, done, total, loss)
+            })
             .map_err(anyhow::Error::msg)?;
         epoch_seconds.push(epoch_started.elapsed().as_secs_f64());
         progress.epoch(epoch, args.epochs, loss, epoch_started.elapsed());
-        store::save_checkpoint(&args.out, &meta_for(&trainer, &training), &trainer.params, &trainer.adam)?;
+        store::save_checkpoint(
+            &args.out,
+            &meta_for(&trainer, &training),
+            &trainer.params,
+            &trainer.adam,
+        )?;
     }
     let train_ms = train_started.elapsed().as_millis();
     training.epochs_done = trainer.history.len();
-    let scores = score_graphs(&trainer.params, &config, trainer.center.as_deref(), &data, 256).map_err(anyhow::Error::msg)?;
+    let scores = score_graphs(
+        &trainer.params,
+        &config,
+        trainer.center.as_deref(),
+        &data,
+        256,
+    )
+    .map_err(anyhow::Error::msg)?;
     let mut meta = meta_for(&trainer, &training);
     for aggregation in Aggregation::ALL {
-        let values: Vec<f64> = scores.iter().map(|s| s.score(aggregation, config.svdd_weight)).collect();
+        let values: Vec<f64> = scores
+            .iter()
+            .map(|s| s.score(aggregation, config.svdd_weight))
+            .collect();
         let quantiles: Vec<(f64, f64)> = [0.5, 0.9, 0.95, 0.99, 0.995, 0.999, 1.0]
             .iter()
             .filter_map(|&q| quantile(&values, q).map(|v| (q, v)))
@@ -297,7 +372,10 @@ fn train(args: &TrainArgs) -> anyhow::Result<()> {
             started.elapsed().as_secs_f64(),
             args.out.display(),
             args.threshold_quantile,
-            meta.thresholds.get(&Aggregation::Max).copied().unwrap_or(f64::NAN)
+            meta.thresholds
+                .get(&Aggregation::Max)
+                .copied()
+                .unwrap_or(f64::NAN)
         );
     }
     Ok(())
@@ -313,7 +391,11 @@ fn abnormal_selection(dataset: &Dataset, graphs: &[TraceGraph]) -> (Option<Fault
     let callers: Vec<String> = if visible {
         Vec::new()
     } else {
-        dataset.graph.as_ref().map(|g| g.callers(root).into_iter().map(str::to_owned).collect()).unwrap_or_default()
+        dataset
+            .graph
+            .as_ref()
+            .map(|g| g.callers(root).into_iter().map(str::to_owned).collect())
+            .unwrap_or_default()
     };
     let selected = graphs
         .iter()
@@ -331,14 +413,17 @@ fn evaluate(args: &EvaluateArgs) -> anyhow::Result<()> {
     let (meta, params) = store::load_model(&args.model)?;
     let threshold = match args.threshold {
         Some(t) => t,
-        None => *meta
-            .thresholds
-            .get(&aggregation)
-            .with_context(|| format!("{} has no threshold for {aggregation}; pass --threshold", args.model.display()))?,
+        None => *meta.thresholds.get(&aggregation).with_context(|| {
+            format!(
+                "{} has no threshold for {aggregation}; pass --threshold",
+                args.model.display()
+            )
+        })?,
     };
     let score_dir = |dir: &Path| -> anyhow::Result<(Dataset, Vec<TraceGraph>, Vec<GraphScore>)> {
         let dataset = read(dir)?;
-        let (graphs, scores) = score_traces(&meta, &params, &dataset.spans, &dataset.logs, 256).map_err(anyhow::Error::msg)?;
+        let (graphs, scores) = score_traces(&meta, &params, &dataset.spans, &dataset.logs, 256)
+            .map_err(anyhow::Error::msg)?;
         Ok((dataset, graphs, scores))
     };
     let value = |s: &GraphScore| s.score(aggregation, meta.model.svdd_weight);
@@ -353,7 +438,12 @@ fn evaluate(args: &EvaluateArgs) -> anyhow::Result<()> {
     for dir in &args.abnormal {
         let (dataset, graphs, scores) = score_dir(dir)?;
         let (class, selected) = abnormal_selection(&dataset, &graphs);
-        let picked: Vec<f64> = scores.iter().zip(&selected).filter(|(_, s)| **s).map(|(score, _)| value(score)).collect();
+        let picked: Vec<f64> = scores
+            .iter()
+            .zip(&selected)
+            .filter(|(_, s)| **s)
+            .map(|(score, _)| value(score))
+            .collect();
         let class_name = class.map_or_else(|| "unlabelled".to_owned(), |c| c.to_string());
         let run_report = Report::new(&normal, &picked, threshold);
         runs.push(serde_json::json!({
@@ -369,21 +459,51 @@ fn evaluate(args: &EvaluateArgs) -> anyhow::Result<()> {
         abnormal.extend(picked);
     }
     if normal.is_empty() || abnormal.is_empty() {
-        bail!("nothing to compare: {} normal and {} abnormal traces", normal.len(), abnormal.len());
+        bail!(
+            "nothing to compare: {} normal and {} abnormal traces",
+            normal.len(),
+            abnormal.len()
+        );
     }
     let overall = Report::new(&normal, &abnormal, threshold);
-    let classes: BTreeMap<String, Report> = by_class.iter().map(|(c, s)| (c.clone(), Report::new(&normal, s, threshold))).collect();
-    let plots = args.plots.clone().unwrap_or_else(|| args.model.join("evaluation"));
+    let classes: BTreeMap<String, Report> = by_class
+        .iter()
+        .map(|(c, s)| (c.clone(), Report::new(&normal, s, threshold)))
+        .collect();
+    let plots = args
+        .plots
+        .clone()
+        .unwrap_or_else(|| args.model.join("evaluation"));
     std::fs::create_dir_all(&plots).with_context(|| format!("creating {}", plots.display()))?;
-    let mut series = vec![("all".to_owned(), overall.roc_auc.unwrap_or(f64::NAN), roc_curve(&normal, &abnormal))];
+    let mut series = vec![(
+        "all".to_owned(),
+        overall.roc_auc.unwrap_or(f64::NAN),
+        roc_curve(&normal, &abnormal),
+    )];
     for (class, scores) in &by_class {
-        series.push((class.clone(), classes[class].roc_auc.unwrap_or(f64::NAN), roc_curve(&normal, scores)));
+        series.push((
+            class.clone(),
+            classes[class].roc_auc.unwrap_or(f64::NAN),
+            roc_curve(&normal, scores),
+        ));
     }
     let roc_path = plots.join("roc.png");
     let scores_path = plots.join("scores.png");
-    std::fs::write(&roc_path, plot::roc_png(&format!("ROC, {aggregation} aggregation"), &series)).with_context(|| format!("writing {}", roc_path.display()))?;
-    std::fs::write(&scores_path, plot::distribution_png(&format!("SCORES, {aggregation} aggregation"), &normal, &abnormal, threshold))
-        .with_context(|| format!("writing {}", scores_path.display()))?;
+    std::fs::write(
+        &roc_path,
+        plot::roc_png(&format!("ROC, {aggregation} aggregation"), &series),
+    )
+    .with_context(|| format!("writing {}", roc_path.display()))?;
+    std::fs::write(
+        &scores_path,
+        plot::distribution_png(
+            &format!("SCORES, {aggregation} aggregation"),
+            &normal,
+            &abnormal,
+            threshold,
+        ),
+    )
+    .with_context(|| format!("writing {}", scores_path.display()))?;
     if args.json {
         let out = serde_json::json!({
             "model": args.model.display().to_string(),
@@ -415,15 +535,24 @@ fn evaluate(args: &EvaluateArgs) -> anyhow::Result<()> {
         );
     };
     println!("aggregation {aggregation}, threshold {threshold:.4}");
-    println!("{:<26} {:>6} {:>6} {:>7} {:>7} {:>6} {:>6} {:>6} {:>6}", "class", "normal", "abn.", "ROC AUC", "PR AUC", "prec.", "recall", "F1", "spec.");
+    println!(
+        "{:<26} {:>6} {:>6} {:>7} {:>7} {:>6} {:>6} {:>6} {:>6}",
+        "class", "normal", "abn.", "ROC AUC", "PR AUC", "prec.", "recall", "F1", "spec."
+    );
     print_row("all", &overall);
     for (class, report) in &classes {
         print_row(class, report);
     }
     println!();
-    print!("{}", plot::roc_text(&roc_curve(&normal, &abnormal), overall.roc_auc, 60, 18));
+    print!(
+        "{}",
+        plot::roc_text(&roc_curve(&normal, &abnormal), overall.roc_auc, 60, 18)
+    );
     println!();
-    print!("{}", plot::distribution_text(&normal, &abnormal, threshold, 16, 28));
+    print!(
+        "{}",
+        plot::distribution_text(&normal, &abnormal, threshold, 16, 28)
+    );
     println!("\nplots: {} {}", roc_path.display(), scores_path.display());
     Ok(())
 }

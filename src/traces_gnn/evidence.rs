@@ -41,17 +41,29 @@ impl ScoredTrace {
                 services.insert(callee.clone());
             }
         }
-        let blamed = score.worst_node().and_then(|i| graph.nodes.get(i)).map(|node| match (&node.callee, node.kind) {
-            (Some(callee), SpanKind::Client | SpanKind::Producer) => callee.clone(),
-            _ => node.service.clone(),
-        });
-        Self { start: graph.start, services, blamed, score: value }
+        let blamed = score
+            .worst_node()
+            .and_then(|i| graph.nodes.get(i))
+            .map(|node| match (&node.callee, node.kind) {
+                (Some(callee), SpanKind::Client | SpanKind::Producer) => callee.clone(),
+                _ => node.service.clone(),
+            });
+        Self {
+            start: graph.start,
+            services,
+            blamed,
+            score: value,
+        }
     }
 }
 
 /// (score, flagged, touching) per blamed service in `focus`.
 #[must_use]
-pub fn service_scores(traces: &[ScoredTrace], focus: TimeRange, threshold: f64) -> BTreeMap<String, (f64, usize, usize)> {
+pub fn service_scores(
+    traces: &[ScoredTrace],
+    focus: TimeRange,
+    threshold: f64,
+) -> BTreeMap<String, (f64, usize, usize)> {
     let mut touching: BTreeMap<&str, usize> = BTreeMap::new();
     let mut flagged: BTreeMap<&str, usize> = BTreeMap::new();
     for trace in traces.iter().filter(|t| focus.contains(t.start)) {
@@ -71,19 +83,29 @@ pub fn service_scores(traces: &[ScoredTrace], focus: TimeRange, threshold: f64) 
             let total = touching.get(service).copied().unwrap_or(n).max(n);
             #[allow(clippy::cast_precision_loss)]
             let share = n as f64 / total as f64;
-            (service.to_owned(), (0.5 + 0.45 * (share / 0.25).min(1.0), n, total))
+            (
+                service.to_owned(),
+                (0.5 + 0.45 * (share / 0.25).min(1.0), n, total),
+            )
         })
         .collect()
 }
 
 /// Adds the model's evidence to the network's.
-pub fn add_evidence(evidence: &mut BTreeMap<String, ServiceEvidence>, traces: &[ScoredTrace], focus: TimeRange, threshold: f64) {
+pub fn add_evidence(
+    evidence: &mut BTreeMap<String, ServiceEvidence>,
+    traces: &[ScoredTrace],
+    focus: TimeRange,
+    threshold: f64,
+) {
     for (service, (score, flagged, total)) in service_scores(traces, focus, threshold) {
         let facts = evidence.entry(service).or_default();
         facts.degraded = Some(facts.degraded.unwrap_or(0.0).max(score));
         facts.items.push(EvidenceItem {
             kind: "traces".to_owned(),
-            description: format!("trace GNN: {flagged} of {total} traces anomalous, worst span here"),
+            description: format!(
+                "trace GNN: {flagged} of {total} traces anomalous, worst span here"
+            ),
             score,
         });
         facts.items.sort_by(|a, b| b.score.total_cmp(&a.score));
@@ -108,7 +130,12 @@ mod tests {
         let mut traces = Vec::new();
         for i in 0..8 {
             // 8 traces through user; 4 flagged, blaming user.
-            traces.push(trace(10 + i, &["front-end", "user"], "user", if i < 4 { 9.0 } else { 0.1 }));
+            traces.push(trace(
+                10 + i,
+                &["front-end", "user"],
+                "user",
+                if i < 4 { 9.0 } else { 0.1 },
+            ));
         }
         // Two flagged traces blaming carts: below the minimum.
         traces.push(trace(20, &["carts"], "carts", 9.0));
@@ -117,7 +144,10 @@ mod tests {
         for i in 0..5 {
             traces.push(trace(1_000 + i, &["orders"], "orders", 9.0));
         }
-        let focus = TimeRange { start: Timestamp(0), end: Timestamp(100) };
+        let focus = TimeRange {
+            start: Timestamp(0),
+            end: Timestamp(100),
+        };
         let scores = service_scores(&traces, focus, 1.0);
         assert_eq!(scores.len(), 1);
         let (score, flagged, total) = scores["user"];
@@ -128,7 +158,9 @@ mod tests {
         assert_eq!(evidence["user"].degraded, Some(score));
         assert_eq!(evidence["user"].items[0].kind, "traces");
         // A lower share scores lower: 3 of 24 = 0.125 → 0.5 + 0.45 · 0.5.
-        let mut many: Vec<ScoredTrace> = (0..24).map(|i| trace(i, &["user"], "user", if i < 3 { 9.0 } else { 0.0 })).collect();
+        let mut many: Vec<ScoredTrace> = (0..24)
+            .map(|i| trace(i, &["user"], "user", if i < 3 { 9.0 } else { 0.0 }))
+            .collect();
         many.push(trace(50, &["x"], "x", 0.0));
         let (score, _, _) = service_scores(&many, focus, 1.0)["user"];
         assert!((score - 0.725).abs() < 1e-12);

@@ -139,7 +139,17 @@ impl FeatureSpace {
     /// Feature dimension.
     #[must_use]
     pub fn dim(&self) -> usize {
-        self.services.len() + 1 + self.operations.len() + 1 + 3 + 1 + 1 + 5 + 1 + self.templates.len() + 1
+        self.services.len()
+            + 1
+            + self.operations.len()
+            + 1
+            + 3
+            + 1
+            + 1
+            + 5
+            + 1
+            + self.templates.len()
+            + 1
     }
 
     /// Index of the duration feature (for reports).
@@ -151,14 +161,21 @@ impl FeatureSpace {
     /// The (service, text) pairs of the template vocabulary, to rebuild a frozen miner.
     #[must_use]
     pub fn template_pairs(&self) -> Vec<(String, String)> {
-        self.templates.iter().map(|k| super::templates::split_key(k)).collect()
+        self.templates
+            .iter()
+            .map(|k| super::templates::split_key(k))
+            .collect()
     }
 
     /// An encoder with lookup tables.
     #[must_use]
     pub fn encoder(&self) -> Encoder<'_> {
         let index = |items: &[String]| -> HashMap<String, usize> {
-            items.iter().enumerate().map(|(i, s)| (s.clone(), i)).collect()
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (s.clone(), i))
+                .collect()
         };
         Encoder {
             space: self,
@@ -189,7 +206,11 @@ impl Encoder<'_> {
             out.resize(base + dim, 0.0);
             let row = &mut out[base..];
             let mut at = 0;
-            let service = self.services.get(&node.service).copied().unwrap_or(space.services.len());
+            let service = self
+                .services
+                .get(&node.service)
+                .copied()
+                .unwrap_or(space.services.len());
             row[at + service] = 1.0;
             at += space.services.len() + 1;
             let op = self.operations.get(&node.operation).copied();
@@ -202,7 +223,9 @@ impl Encoder<'_> {
             };
             row[at + kind] = 1.0;
             at += 3;
-            let stats = op.and_then(|i| space.op_stats.get(i)).unwrap_or(&space.global);
+            let stats = op
+                .and_then(|i| space.op_stats.get(i))
+                .unwrap_or(&space.global);
             let z = ((log_ms(node) - stats.mean_log_ms) / stats.std_log_ms).clamp(-Z_CLIP, Z_CLIP);
             row[at] = z as f32;
             at += 1;
@@ -221,7 +244,11 @@ impl Encoder<'_> {
             at += 1;
             let mut counts: BTreeMap<usize, u32> = BTreeMap::new();
             for (key, count) in &node.templates {
-                let slot = self.templates.get(key).copied().unwrap_or(space.templates.len());
+                let slot = self
+                    .templates
+                    .get(key)
+                    .copied()
+                    .unwrap_or(space.templates.len());
                 *counts.entry(slot).or_insert(0) += count;
             }
             for (slot, count) in counts {
@@ -246,7 +273,9 @@ mod tests {
             spans.push(span(t, 2, Some(1), "carts", SpanKind::Server, 0, 5, 200));
         }
         let mut graphs = build_graphs(&spans);
-        graphs[2].nodes[1].templates.insert("carts\u{1f}ok".into(), 3);
+        graphs[2].nodes[1]
+            .templates
+            .insert("carts\u{1f}ok".into(), 3);
         let space = FeatureSpace::fit(&graphs, 10, 10);
         assert_eq!(space.services, ["carts", "front-end"]);
         assert_eq!(space.operations.len(), 2);
@@ -273,7 +302,10 @@ mod tests {
         assert_eq!(root[d + 2], 1.0, "2xx");
         assert!(root[d + 7].abs() < 1e-6, "usual child count");
         let child = &rows[dim..];
-        assert!((child[dim - 2] - 4_f32.ln()).abs() < 1e-6, "template count ln(1+3)");
+        assert!(
+            (child[dim - 2] - 4_f32.ln()).abs() < 1e-6,
+            "template count ln(1+3)"
+        );
         // Unknown service and operation fall into "other"; an extreme duration is clipped.
         let mut odd = graphs[0].clone();
         odd.nodes[0].service = "new".into();

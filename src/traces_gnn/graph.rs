@@ -120,7 +120,12 @@ fn callee_hint(span: &Span) -> Option<String> {
     if span.kind != SpanKind::Client && span.kind != SpanKind::Producer {
         return None;
     }
-    for key in ["peer.service", "server.address", "net.peer.name", "http.url"] {
+    for key in [
+        "peer.service",
+        "server.address",
+        "net.peer.name",
+        "http.url",
+    ] {
         if let Some(value) = span.attribute_str(key).and_then(host_service) {
             return Some(value);
         }
@@ -202,6 +207,7 @@ pub(crate) mod tests {
     use super::*;
     use crate::model::{AttributeValue, SpanStatus, StatusCode};
 
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn span(
         trace: u8,
         id: u8,
@@ -259,7 +265,10 @@ pub(crate) mod tests {
         assert_eq!(g.start, Timestamp(10_000_000));
         let services: Vec<&str> = g.nodes.iter().map(|n| n.service.as_str()).collect();
         assert_eq!(services, ["front-end", "front-end", "carts"]);
-        assert_eq!(g.edges, vec![(0, 1, EdgeKind::Sync), (1, 2, EdgeKind::Sync)]);
+        assert_eq!(
+            g.edges,
+            vec![(0, 1, EdgeKind::Sync), (1, 2, EdgeKind::Sync)]
+        );
         assert_eq!(g.child_counts(), vec![1, 1, 0]);
         assert!((g.nodes[0].duration_ms - 20.0).abs() < 1e-9);
         assert_eq!(
@@ -295,7 +304,10 @@ pub(crate) mod tests {
         assert!(g.edges.contains(&(4, 5, EdgeKind::Sync)));
         assert!(g.edges.contains(&(5, 4, EdgeKind::Sync)));
         assert_eq!(g.edges.len(), 3, "orphan and self-parent make roots");
-        assert_eq!(g.nodes[0].operation, "producer orders.sock-shop.svc.cluster.local:80/*  ");
+        assert_eq!(
+            g.nodes[0].operation,
+            "producer orders.sock-shop.svc.cluster.local:80/*  "
+        );
     }
 
     #[test]

@@ -6,7 +6,11 @@
 use serde::Serialize;
 
 fn key(score: f64) -> f64 {
-    if score.is_nan() { f64::NEG_INFINITY } else { score }
+    if score.is_nan() {
+        f64::NEG_INFINITY
+    } else {
+        score
+    }
 }
 
 /// Area under the ROC curve: the probability that an abnormal score beats a normal one (ties
@@ -133,7 +137,11 @@ impl Confusion {
 
     #[allow(clippy::cast_precision_loss)]
     fn ratio(a: usize, b: usize) -> f64 {
-        if a + b == 0 { 0.0 } else { a as f64 / (a + b) as f64 }
+        if a + b == 0 {
+            0.0
+        } else {
+            a as f64 / (a + b) as f64
+        }
     }
 
     /// TP / (TP + FP), 0 when nothing is flagged.
@@ -158,7 +166,11 @@ impl Confusion {
     #[must_use]
     pub fn f1(&self) -> f64 {
         let (p, r) = (self.precision(), self.recall());
-        if p + r == 0.0 { 0.0 } else { 2.0 * p * r / (p + r) }
+        if p + r == 0.0 {
+            0.0
+        } else {
+            2.0 * p * r / (p + r)
+        }
     }
 }
 
@@ -252,12 +264,22 @@ mod tests {
         let abnormal = [0.8, 0.35];
         let curve = roc_curve(&normal, &abnormal);
         let third = 1.0 / 3.0;
-        let expected = [(0.0, 0.0), (third, 0.0), (third, 0.5), (2.0 * third, 0.5), (2.0 * third, 1.0), (1.0, 1.0)];
+        let expected = [
+            (0.0, 0.0),
+            (third, 0.0),
+            (third, 0.5),
+            (2.0 * third, 0.5),
+            (2.0 * third, 1.0),
+            (1.0, 1.0),
+        ];
         assert_eq!(curve.len(), expected.len());
         for (a, b) in curve.iter().zip(expected) {
             assert!(close(a.0, b.0) && close(a.1, b.1), "{a:?} vs {b:?}");
         }
-        let area: f64 = curve.windows(2).map(|w| (w[1].0 - w[0].0) * (w[1].1 + w[0].1) / 2.0).sum();
+        let area: f64 = curve
+            .windows(2)
+            .map(|w| (w[1].0 - w[0].0) * (w[1].1 + w[0].1) / 2.0)
+            .sum();
         assert!(close(area, 0.5));
     }
 
@@ -265,9 +287,15 @@ mod tests {
     fn average_precision_by_hand() {
         // Descending: 0.9 N, 0.8 A (P=1/2, R=1/2), 0.4 N, 0.35 A (P=2/4, R=1), 0.1 N.
         // AP = 0.5·0.5 + 0.5·0.5 = 0.5.
-        assert!(close(average_precision(&[0.1, 0.4, 0.9], &[0.8, 0.35]).unwrap_or(0.0), 0.5));
+        assert!(close(
+            average_precision(&[0.1, 0.4, 0.9], &[0.8, 0.35]).unwrap_or(0.0),
+            0.5
+        ));
         // Perfect ranking: AP = 1.
-        assert!(close(average_precision(&[0.1], &[0.5, 0.7]).unwrap_or(0.0), 1.0));
+        assert!(close(
+            average_precision(&[0.1], &[0.5, 0.7]).unwrap_or(0.0),
+            1.0
+        ));
         // A tie between a normal and an abnormal at the top: P = 1/2 at R = 1.
         assert!(close(average_precision(&[0.5], &[0.5]).unwrap_or(0.0), 0.5));
         assert_eq!(average_precision(&[0.1], &[]), None);
@@ -280,7 +308,12 @@ mod tests {
         let c = Confusion::at(&normal, &abnormal, 0.5);
         assert_eq!(
             c,
-            Confusion { true_positives: 2, false_positives: 1, true_negatives: 3, false_negatives: 1 }
+            Confusion {
+                true_positives: 2,
+                false_positives: 1,
+                true_negatives: 3,
+                false_negatives: 1
+            }
         );
         assert!(close(c.precision(), 2.0 / 3.0));
         assert!(close(c.recall(), 2.0 / 3.0));
@@ -288,7 +321,10 @@ mod tests {
         assert!(close(c.f1(), 2.0 / 3.0));
         // Nothing flagged: precision and F1 are 0, specificity 1.
         let none = Confusion::at(&normal, &abnormal, 10.0);
-        assert_eq!((none.precision(), none.f1(), none.specificity()), (0.0, 0.0, 1.0));
+        assert_eq!(
+            (none.precision(), none.f1(), none.specificity()),
+            (0.0, 0.0, 1.0)
+        );
         let report = Report::new(&normal, &abnormal, 0.5);
         assert_eq!(report.confusion, c);
         assert_eq!((report.normal, report.abnormal), (4, 3));

@@ -49,7 +49,9 @@ pub struct Params {
 fn glorot(rng: &mut ChaCha8Rng, fan_in: usize, fan_out: usize, count: usize) -> Vec<f64> {
     #[allow(clippy::cast_precision_loss)]
     let limit = (6.0 / (fan_in + fan_out).max(1) as f64).sqrt();
-    (0..count).map(|_| rng.random_range(-limit..=limit)).collect()
+    (0..count)
+        .map(|_| rng.random_range(-limit..=limit))
+        .collect()
 }
 
 impl Params {
@@ -66,16 +68,33 @@ impl Params {
             ("enc2", h * k, config.latent, false),
             ("dec1", config.latent, h, true),
         ];
-        let mut put = |name: String, shape: &[usize], values: Vec<f64>| -> candle_core::Result<()> {
-            let tensor = Tensor::from_vec(values, shape, &Device::Cpu)?.to_dtype(dtype)?;
-            vars.insert(name, Var::from_tensor(&tensor)?);
-            Ok(())
-        };
+        let mut put =
+            |name: String, shape: &[usize], values: Vec<f64>| -> candle_core::Result<()> {
+                let tensor = Tensor::from_vec(values, shape, &Device::Cpu)?.to_dtype(dtype)?;
+                vars.insert(name, Var::from_tensor(&tensor)?);
+                Ok(())
+            };
         for (name, input, out, concat) in layers {
-            put(format!("{name}.w"), &[input, k * out], glorot(&mut rng, input, k * out, input * k * out))?;
-            put(format!("{name}.a_src"), &[k, out], glorot(&mut rng, out, 1, k * out))?;
-            put(format!("{name}.a_dst"), &[k, out], glorot(&mut rng, out, 1, k * out))?;
-            put(format!("{name}.rel"), &[RELATIONS, k], vec![0.0; RELATIONS * k])?;
+            put(
+                format!("{name}.w"),
+                &[input, k * out],
+                glorot(&mut rng, input, k * out, input * k * out),
+            )?;
+            put(
+                format!("{name}.a_src"),
+                &[k, out],
+                glorot(&mut rng, out, 1, k * out),
+            )?;
+            put(
+                format!("{name}.a_dst"),
+                &[k, out],
+                glorot(&mut rng, out, 1, k * out),
+            )?;
+            put(
+                format!("{name}.rel"),
+                &[RELATIONS, k],
+                vec![0.0; RELATIONS * k],
+            )?;
             let width = if concat { k * out } else { out };
             put(format!("{name}.b"), &[width], vec![0.0; width])?;
         }
@@ -84,7 +103,11 @@ impl Params {
             &[h * k, config.input_dim],
             glorot(&mut rng, h * k, config.input_dim, h * k * config.input_dim),
         )?;
-        put("out.b".to_owned(), &[config.input_dim], vec![0.0; config.input_dim])?;
+        put(
+            "out.b".to_owned(),
+            &[config.input_dim],
+            vec![0.0; config.input_dim],
+        )?;
         Ok(Self { vars })
     }
 
@@ -111,11 +134,14 @@ impl Params {
     ///
     /// # Errors
     /// When a tensor is missing or has another shape.
-    pub fn assign(&self, tensors: &std::collections::HashMap<String, Tensor>) -> candle_core::Result<()> {
+    pub fn assign(
+        &self,
+        tensors: &std::collections::HashMap<String, Tensor>,
+    ) -> candle_core::Result<()> {
         for (name, var) in &self.vars {
-            let tensor = tensors
-                .get(name)
-                .ok_or_else(|| candle_core::Error::Msg(format!("the weights file has no `{name}`")))?;
+            let tensor = tensors.get(name).ok_or_else(|| {
+                candle_core::Error::Msg(format!("the weights file has no `{name}`"))
+            })?;
             if tensor.dims() != var.dims() {
                 return Err(candle_core::Error::Msg(format!(
                     "`{name}` has shape {:?} in the weights file, the model expects {:?}",
@@ -171,11 +197,15 @@ impl Batch {
         let mut offset = 0_u32;
         for (g, graph) in graphs.iter().enumerate() {
             if graph.x.len() != graph.nodes * dim {
-                return Err(candle_core::Error::Msg("feature rows do not match the model".into()));
+                return Err(candle_core::Error::Msg(
+                    "feature rows do not match the model".into(),
+                ));
             }
             x.extend_from_slice(&graph.x);
-            let g = u32::try_from(g).map_err(|_| candle_core::Error::Msg("batch too large".into()))?;
-            let nodes = u32::try_from(graph.nodes).map_err(|_| candle_core::Error::Msg("graph too large".into()))?;
+            let g =
+                u32::try_from(g).map_err(|_| candle_core::Error::Msg("batch too large".into()))?;
+            let nodes = u32::try_from(graph.nodes)
+                .map_err(|_| candle_core::Error::Msg("graph too large".into()))?;
             for n in 0..nodes {
                 src.push(offset + n);
                 dst.push(offset + n);
@@ -216,7 +246,14 @@ impl Batch {
 }
 
 /// One GAT layer over the batch's edges.
-fn gat(params: &Params, name: &str, x: &Tensor, batch: &Batch, heads: usize, concat: bool) -> candle_core::Result<Tensor> {
+fn gat(
+    params: &Params,
+    name: &str,
+    x: &Tensor,
+    batch: &Batch,
+    heads: usize,
+    concat: bool,
+) -> candle_core::Result<Tensor> {
     let w = params.get(&format!("{name}.w"))?;
     let out = w.dim(1)? / heads;
     let nodes = x.dim(0)?;
@@ -232,10 +269,14 @@ fn gat(params: &Params, name: &str, x: &Tensor, batch: &Batch, heads: usize, con
     let e = candle_nn::ops::leaky_relu(&e, 0.2)?;
     let shift = e.max_all()?.detach();
     let ex = e.broadcast_sub(&shift)?.exp()?;
-    let denom = Tensor::zeros((nodes, heads), ex.dtype(), ex.device())?.index_add(&batch.dst, &ex, 0)?;
+    let denom =
+        Tensor::zeros((nodes, heads), ex.dtype(), ex.device())?.index_add(&batch.dst, &ex, 0)?;
     let alpha = (ex / (denom.index_select(&batch.dst, 0)? + 1e-30)?)?;
-    let messages = wh.index_select(&batch.src, 0)?.broadcast_mul(&alpha.unsqueeze(2)?)?;
-    let aggregated = Tensor::zeros((nodes, heads, out), wh.dtype(), wh.device())?.index_add(&batch.dst, &messages, 0)?;
+    let messages = wh
+        .index_select(&batch.src, 0)?
+        .broadcast_mul(&alpha.unsqueeze(2)?)?;
+    let aggregated = Tensor::zeros((nodes, heads, out), wh.dtype(), wh.device())?
+        .index_add(&batch.dst, &messages, 0)?;
     let combined = if concat {
         aggregated.reshape((nodes, heads * out))?
     } else {
@@ -260,7 +301,12 @@ pub struct Forward {
 ///
 /// # Errors
 /// Candle errors.
-pub fn forward(params: &Params, config: &ModelConfig, batch: &Batch, center: Option<&Tensor>) -> candle_core::Result<Forward> {
+pub fn forward(
+    params: &Params,
+    config: &ModelConfig,
+    batch: &Batch,
+    center: Option<&Tensor>,
+) -> candle_core::Result<Forward> {
     let k = config.heads;
     let h1 = gat(params, "enc1", &batch.x, batch, k, true)?.elu(1.0)?;
     let z = gat(params, "enc2", &h1, batch, k, false)?;
@@ -269,7 +315,11 @@ pub fn forward(params: &Params, config: &ModelConfig, batch: &Batch, center: Opt
         .matmul(params.get("out.w")?)?
         .broadcast_add(params.get("out.b")?)?;
     let node_errors = (recon - &batch.x)?.sqr()?.sum(1)?;
-    let sums = Tensor::zeros((batch.graphs, config.latent), z.dtype(), z.device())?.index_add(&batch.graph, &z, 0)?;
+    let sums = Tensor::zeros((batch.graphs, config.latent), z.dtype(), z.device())?.index_add(
+        &batch.graph,
+        &z,
+        0,
+    )?;
     let embeddings = sums.broadcast_div(&batch.graph_sizes)?;
     let distances = match center {
         Some(c) => embeddings.broadcast_sub(&c.unsqueeze(0)?)?.sqr()?.sum(1)?,
@@ -300,7 +350,13 @@ pub fn loss(forward: &Forward, config: &ModelConfig) -> candle_core::Result<Tens
 #[must_use]
 pub fn svdd_center(mean: &[f32]) -> Vec<f32> {
     mean.iter()
-        .map(|&v| if v.abs() < 0.1 { if v < 0.0 { -0.1 } else { 0.1 } } else { v })
+        .map(|&v| {
+            if v.abs() < 0.1 {
+                if v < 0.0 { -0.1 } else { 0.1 }
+            } else {
+                v
+            }
+        })
         .collect()
 }
 
@@ -401,15 +457,21 @@ impl Adam {
     ///
     /// # Errors
     /// When a moment is missing or has the wrong shape.
-    pub fn restore(&mut self, tensors: &std::collections::HashMap<String, Tensor>, step: u64) -> candle_core::Result<()> {
+    pub fn restore(
+        &mut self,
+        tensors: &std::collections::HashMap<String, Tensor>,
+        step: u64,
+    ) -> candle_core::Result<()> {
         for (name, (m, v)) in &mut self.moments {
             for (prefix, slot) in [("m", &mut *m), ("v", &mut *v)] {
                 let key = format!("{prefix}.{name}");
-                let saved = tensors
-                    .get(&key)
-                    .ok_or_else(|| candle_core::Error::Msg(format!("the checkpoint has no `{key}`")))?;
+                let saved = tensors.get(&key).ok_or_else(|| {
+                    candle_core::Error::Msg(format!("the checkpoint has no `{key}`"))
+                })?;
                 if saved.dims() != slot.dims() {
-                    return Err(candle_core::Error::Msg(format!("`{key}` has the wrong shape")));
+                    return Err(candle_core::Error::Msg(format!(
+                        "`{key}` has the wrong shape"
+                    )));
                 }
                 *slot = saved.to_dtype(slot.dtype())?;
             }
@@ -462,7 +524,8 @@ mod tests {
             if name.ends_with(".b") || name.ends_with(".rel") {
                 let n = var.elem_count();
                 let values: Vec<f64> = (0..n).map(|i| 0.05 * (i as f64 + 1.0) - 0.1).collect();
-                var.set(&Tensor::from_vec(values, var.dims(), &Device::Cpu).unwrap()).unwrap();
+                var.set(&Tensor::from_vec(values, var.dims(), &Device::Cpu).unwrap())
+                    .unwrap();
             }
         }
         let refs: Vec<&EncodedGraph> = graphs.iter().collect();
@@ -472,21 +535,35 @@ mod tests {
         let grads = loss(&f, &config).unwrap().backward().unwrap();
         let mut checked = 0;
         for (name, var) in params.vars() {
-            let analytic: Vec<f64> = grads.get(var.as_tensor()).unwrap().flatten_all().unwrap().to_vec1().unwrap();
+            let analytic: Vec<f64> = grads
+                .get(var.as_tensor())
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .to_vec1()
+                .unwrap();
             let original: Vec<f64> = var.as_tensor().flatten_all().unwrap().to_vec1().unwrap();
             for i in 0..original.len() {
                 let h = 1e-6;
                 let mut values = original.clone();
                 values[i] += h;
-                var.set(&Tensor::from_vec(values.clone(), var.dims(), &Device::Cpu).unwrap()).unwrap();
+                var.set(&Tensor::from_vec(values.clone(), var.dims(), &Device::Cpu).unwrap())
+                    .unwrap();
                 let up = total_loss(&params, &config, &batch, &center);
                 values[i] -= 2.0 * h;
-                var.set(&Tensor::from_vec(values, var.dims(), &Device::Cpu).unwrap()).unwrap();
+                var.set(&Tensor::from_vec(values, var.dims(), &Device::Cpu).unwrap())
+                    .unwrap();
                 let down = total_loss(&params, &config, &batch, &center);
-                var.set(&Tensor::from_vec(original.clone(), var.dims(), &Device::Cpu).unwrap()).unwrap();
+                var.set(&Tensor::from_vec(original.clone(), var.dims(), &Device::Cpu).unwrap())
+                    .unwrap();
                 let numeric = (up - down) / (2.0 * h);
-                let error = (numeric - analytic[i]).abs() / (1e-6 + numeric.abs().max(analytic[i].abs()));
-                assert!(error < 1e-4, "{name}[{i}]: numeric {numeric} vs backward {}", analytic[i]);
+                let error =
+                    (numeric - analytic[i]).abs() / (1e-6 + numeric.abs().max(analytic[i].abs()));
+                assert!(
+                    error < 1e-4,
+                    "{name}[{i}]: numeric {numeric} vs backward {}",
+                    analytic[i]
+                );
                 checked += 1;
             }
         }
@@ -509,7 +586,11 @@ mod tests {
         let errors: Vec<f64> = f.node_errors.to_vec1().unwrap();
         let expected: Vec<f64> = graphs
             .iter()
-            .flat_map(|g| g.x.chunks(4).map(|row| row.iter().map(|v| f64::from(*v).powi(2)).sum::<f64>()).collect::<Vec<_>>())
+            .flat_map(|g| {
+                g.x.chunks(4)
+                    .map(|row| row.iter().map(|v| f64::from(*v).powi(2)).sum::<f64>())
+                    .collect::<Vec<_>>()
+            })
             .collect();
         for (a, b) in errors.iter().zip(&expected) {
             assert!((a - b).abs() < 1e-6, "{a} vs {b}");
@@ -525,22 +606,39 @@ mod tests {
         let theirs = Params::new(&config, DType::F64, 5).unwrap();
         let refs: Vec<&EncodedGraph> = graphs.iter().collect();
         let batch = Batch::new(&refs, 4, DType::F64).unwrap();
-        let settings = AdamSettings { lr: 0.01, ..AdamSettings::default() };
+        let settings = AdamSettings {
+            lr: 0.01,
+            ..AdamSettings::default()
+        };
         let mut adam = Adam::new(&ours, settings).unwrap();
         let mut reference = candle_nn::AdamW::new(
             theirs.vars().values().cloned().collect(),
-            candle_nn::ParamsAdamW { lr: 0.01, ..Default::default() },
+            candle_nn::ParamsAdamW {
+                lr: 0.01,
+                ..Default::default()
+            },
         )
         .unwrap();
         for _ in 0..3 {
-            let g = loss(&forward(&ours, &config, &batch, None).unwrap(), &config).unwrap().backward().unwrap();
+            let g = loss(&forward(&ours, &config, &batch, None).unwrap(), &config)
+                .unwrap()
+                .backward()
+                .unwrap();
             adam.step(&ours, &g).unwrap();
-            let g = loss(&forward(&theirs, &config, &batch, None).unwrap(), &config).unwrap().backward().unwrap();
+            let g = loss(&forward(&theirs, &config, &batch, None).unwrap(), &config)
+                .unwrap()
+                .backward()
+                .unwrap();
             reference.step(&g).unwrap();
         }
         for (name, var) in ours.vars() {
             let a: Vec<f64> = var.as_tensor().flatten_all().unwrap().to_vec1().unwrap();
-            let b: Vec<f64> = theirs.vars()[name].as_tensor().flatten_all().unwrap().to_vec1().unwrap();
+            let b: Vec<f64> = theirs.vars()[name]
+                .as_tensor()
+                .flatten_all()
+                .unwrap()
+                .to_vec1()
+                .unwrap();
             for (x, y) in a.iter().zip(&b) {
                 assert!((x - y).abs() < 1e-12, "{name}: {x} vs {y}");
             }

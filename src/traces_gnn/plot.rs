@@ -22,54 +22,252 @@ pub const PALETTE: [Rgb; 10] = [
 ];
 
 const GLYPHS: &[(char, [u8; 7])] = &[
-    ('A', [0b01110, 0b10001, 0b10001, 0b11111, 0b10001, 0b10001, 0b10001]),
-    ('B', [0b11110, 0b10001, 0b10001, 0b11110, 0b10001, 0b10001, 0b11110]),
-    ('C', [0b01110, 0b10001, 0b10000, 0b10000, 0b10000, 0b10001, 0b01110]),
-    ('D', [0b11110, 0b10001, 0b10001, 0b10001, 0b10001, 0b10001, 0b11110]),
-    ('E', [0b11111, 0b10000, 0b10000, 0b11110, 0b10000, 0b10000, 0b11111]),
-    ('F', [0b11111, 0b10000, 0b10000, 0b11110, 0b10000, 0b10000, 0b10000]),
-    ('G', [0b01110, 0b10001, 0b10000, 0b10111, 0b10001, 0b10001, 0b01111]),
-    ('H', [0b10001, 0b10001, 0b10001, 0b11111, 0b10001, 0b10001, 0b10001]),
-    ('I', [0b01110, 0b00100, 0b00100, 0b00100, 0b00100, 0b00100, 0b01110]),
-    ('J', [0b00111, 0b00010, 0b00010, 0b00010, 0b00010, 0b10010, 0b01100]),
-    ('K', [0b10001, 0b10010, 0b10100, 0b11000, 0b10100, 0b10010, 0b10001]),
-    ('L', [0b10000, 0b10000, 0b10000, 0b10000, 0b10000, 0b10000, 0b11111]),
-    ('M', [0b10001, 0b11011, 0b10101, 0b10101, 0b10001, 0b10001, 0b10001]),
-    ('N', [0b10001, 0b10001, 0b11001, 0b10101, 0b10011, 0b10001, 0b10001]),
-    ('O', [0b01110, 0b10001, 0b10001, 0b10001, 0b10001, 0b10001, 0b01110]),
-    ('P', [0b11110, 0b10001, 0b10001, 0b11110, 0b10000, 0b10000, 0b10000]),
-    ('Q', [0b01110, 0b10001, 0b10001, 0b10001, 0b10101, 0b10010, 0b01101]),
-    ('R', [0b11110, 0b10001, 0b10001, 0b11110, 0b10100, 0b10010, 0b10001]),
-    ('S', [0b01111, 0b10000, 0b10000, 0b01110, 0b00001, 0b00001, 0b11110]),
-    ('T', [0b11111, 0b00100, 0b00100, 0b00100, 0b00100, 0b00100, 0b00100]),
-    ('U', [0b10001, 0b10001, 0b10001, 0b10001, 0b10001, 0b10001, 0b01110]),
-    ('V', [0b10001, 0b10001, 0b10001, 0b10001, 0b10001, 0b01010, 0b00100]),
-    ('W', [0b10001, 0b10001, 0b10001, 0b10101, 0b10101, 0b10101, 0b01010]),
-    ('X', [0b10001, 0b10001, 0b01010, 0b00100, 0b01010, 0b10001, 0b10001]),
-    ('Y', [0b10001, 0b10001, 0b01010, 0b00100, 0b00100, 0b00100, 0b00100]),
-    ('Z', [0b11111, 0b00001, 0b00010, 0b00100, 0b01000, 0b10000, 0b11111]),
-    ('0', [0b01110, 0b10001, 0b10011, 0b10101, 0b11001, 0b10001, 0b01110]),
-    ('1', [0b00100, 0b01100, 0b00100, 0b00100, 0b00100, 0b00100, 0b01110]),
-    ('2', [0b01110, 0b10001, 0b00001, 0b00010, 0b00100, 0b01000, 0b11111]),
-    ('3', [0b11111, 0b00010, 0b00100, 0b00010, 0b00001, 0b10001, 0b01110]),
-    ('4', [0b00010, 0b00110, 0b01010, 0b10010, 0b11111, 0b00010, 0b00010]),
-    ('5', [0b11111, 0b10000, 0b11110, 0b00001, 0b00001, 0b10001, 0b01110]),
-    ('6', [0b00110, 0b01000, 0b10000, 0b11110, 0b10001, 0b10001, 0b01110]),
-    ('7', [0b11111, 0b00001, 0b00010, 0b00100, 0b01000, 0b01000, 0b01000]),
-    ('8', [0b01110, 0b10001, 0b10001, 0b01110, 0b10001, 0b10001, 0b01110]),
-    ('9', [0b01110, 0b10001, 0b10001, 0b01111, 0b00001, 0b00010, 0b01100]),
+    (
+        'A',
+        [
+            0b01110, 0b10001, 0b10001, 0b11111, 0b10001, 0b10001, 0b10001,
+        ],
+    ),
+    (
+        'B',
+        [
+            0b11110, 0b10001, 0b10001, 0b11110, 0b10001, 0b10001, 0b11110,
+        ],
+    ),
+    (
+        'C',
+        [
+            0b01110, 0b10001, 0b10000, 0b10000, 0b10000, 0b10001, 0b01110,
+        ],
+    ),
+    (
+        'D',
+        [
+            0b11110, 0b10001, 0b10001, 0b10001, 0b10001, 0b10001, 0b11110,
+        ],
+    ),
+    (
+        'E',
+        [
+            0b11111, 0b10000, 0b10000, 0b11110, 0b10000, 0b10000, 0b11111,
+        ],
+    ),
+    (
+        'F',
+        [
+            0b11111, 0b10000, 0b10000, 0b11110, 0b10000, 0b10000, 0b10000,
+        ],
+    ),
+    (
+        'G',
+        [
+            0b01110, 0b10001, 0b10000, 0b10111, 0b10001, 0b10001, 0b01111,
+        ],
+    ),
+    (
+        'H',
+        [
+            0b10001, 0b10001, 0b10001, 0b11111, 0b10001, 0b10001, 0b10001,
+        ],
+    ),
+    (
+        'I',
+        [
+            0b01110, 0b00100, 0b00100, 0b00100, 0b00100, 0b00100, 0b01110,
+        ],
+    ),
+    (
+        'J',
+        [
+            0b00111, 0b00010, 0b00010, 0b00010, 0b00010, 0b10010, 0b01100,
+        ],
+    ),
+    (
+        'K',
+        [
+            0b10001, 0b10010, 0b10100, 0b11000, 0b10100, 0b10010, 0b10001,
+        ],
+    ),
+    (
+        'L',
+        [
+            0b10000, 0b10000, 0b10000, 0b10000, 0b10000, 0b10000, 0b11111,
+        ],
+    ),
+    (
+        'M',
+        [
+            0b10001, 0b11011, 0b10101, 0b10101, 0b10001, 0b10001, 0b10001,
+        ],
+    ),
+    (
+        'N',
+        [
+            0b10001, 0b10001, 0b11001, 0b10101, 0b10011, 0b10001, 0b10001,
+        ],
+    ),
+    (
+        'O',
+        [
+            0b01110, 0b10001, 0b10001, 0b10001, 0b10001, 0b10001, 0b01110,
+        ],
+    ),
+    (
+        'P',
+        [
+            0b11110, 0b10001, 0b10001, 0b11110, 0b10000, 0b10000, 0b10000,
+        ],
+    ),
+    (
+        'Q',
+        [
+            0b01110, 0b10001, 0b10001, 0b10001, 0b10101, 0b10010, 0b01101,
+        ],
+    ),
+    (
+        'R',
+        [
+            0b11110, 0b10001, 0b10001, 0b11110, 0b10100, 0b10010, 0b10001,
+        ],
+    ),
+    (
+        'S',
+        [
+            0b01111, 0b10000, 0b10000, 0b01110, 0b00001, 0b00001, 0b11110,
+        ],
+    ),
+    (
+        'T',
+        [
+            0b11111, 0b00100, 0b00100, 0b00100, 0b00100, 0b00100, 0b00100,
+        ],
+    ),
+    (
+        'U',
+        [
+            0b10001, 0b10001, 0b10001, 0b10001, 0b10001, 0b10001, 0b01110,
+        ],
+    ),
+    (
+        'V',
+        [
+            0b10001, 0b10001, 0b10001, 0b10001, 0b10001, 0b01010, 0b00100,
+        ],
+    ),
+    (
+        'W',
+        [
+            0b10001, 0b10001, 0b10001, 0b10101, 0b10101, 0b10101, 0b01010,
+        ],
+    ),
+    (
+        'X',
+        [
+            0b10001, 0b10001, 0b01010, 0b00100, 0b01010, 0b10001, 0b10001,
+        ],
+    ),
+    (
+        'Y',
+        [
+            0b10001, 0b10001, 0b01010, 0b00100, 0b00100, 0b00100, 0b00100,
+        ],
+    ),
+    (
+        'Z',
+        [
+            0b11111, 0b00001, 0b00010, 0b00100, 0b01000, 0b10000, 0b11111,
+        ],
+    ),
+    (
+        '0',
+        [
+            0b01110, 0b10001, 0b10011, 0b10101, 0b11001, 0b10001, 0b01110,
+        ],
+    ),
+    (
+        '1',
+        [
+            0b00100, 0b01100, 0b00100, 0b00100, 0b00100, 0b00100, 0b01110,
+        ],
+    ),
+    (
+        '2',
+        [
+            0b01110, 0b10001, 0b00001, 0b00010, 0b00100, 0b01000, 0b11111,
+        ],
+    ),
+    (
+        '3',
+        [
+            0b11111, 0b00010, 0b00100, 0b00010, 0b00001, 0b10001, 0b01110,
+        ],
+    ),
+    (
+        '4',
+        [
+            0b00010, 0b00110, 0b01010, 0b10010, 0b11111, 0b00010, 0b00010,
+        ],
+    ),
+    (
+        '5',
+        [
+            0b11111, 0b10000, 0b11110, 0b00001, 0b00001, 0b10001, 0b01110,
+        ],
+    ),
+    (
+        '6',
+        [
+            0b00110, 0b01000, 0b10000, 0b11110, 0b10001, 0b10001, 0b01110,
+        ],
+    ),
+    (
+        '7',
+        [
+            0b11111, 0b00001, 0b00010, 0b00100, 0b01000, 0b01000, 0b01000,
+        ],
+    ),
+    (
+        '8',
+        [
+            0b01110, 0b10001, 0b10001, 0b01110, 0b10001, 0b10001, 0b01110,
+        ],
+    ),
+    (
+        '9',
+        [
+            0b01110, 0b10001, 0b10001, 0b01111, 0b00001, 0b00010, 0b01100,
+        ],
+    ),
     ('.', [0, 0, 0, 0, 0, 0b01100, 0b01100]),
     (',', [0, 0, 0, 0, 0b01100, 0b00100, 0b01000]),
     ('-', [0, 0, 0, 0b11111, 0, 0, 0]),
     ('_', [0, 0, 0, 0, 0, 0, 0b11111]),
     ('=', [0, 0, 0b11111, 0, 0b11111, 0, 0]),
     (':', [0, 0b01100, 0b01100, 0, 0b01100, 0b01100, 0]),
-    ('(', [0b00010, 0b00100, 0b01000, 0b01000, 0b01000, 0b00100, 0b00010]),
-    (')', [0b01000, 0b00100, 0b00010, 0b00010, 0b00010, 0b00100, 0b01000]),
+    (
+        '(',
+        [
+            0b00010, 0b00100, 0b01000, 0b01000, 0b01000, 0b00100, 0b00010,
+        ],
+    ),
+    (
+        ')',
+        [
+            0b01000, 0b00100, 0b00010, 0b00010, 0b00010, 0b00100, 0b01000,
+        ],
+    ),
     ('/', [0, 0b00001, 0b00010, 0b00100, 0b01000, 0b10000, 0]),
-    ('%', [0b11000, 0b11001, 0b00010, 0b00100, 0b01000, 0b10011, 0b00011]),
+    (
+        '%',
+        [
+            0b11000, 0b11001, 0b00010, 0b00100, 0b01000, 0b10011, 0b00011,
+        ],
+    ),
     ('+', [0, 0b00100, 0b00100, 0b11111, 0b00100, 0b00100, 0]),
-    ('?', [0b01110, 0b10001, 0b00001, 0b00010, 0b00100, 0, 0b00100]),
+    (
+        '?',
+        [0b01110, 0b10001, 0b00001, 0b00010, 0b00100, 0, 0b00100],
+    ),
 ];
 
 /// An RGB raster.
@@ -186,15 +384,23 @@ impl Canvas {
             raw.push(0);
             raw.extend_from_slice(row);
         }
-        let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        let mut encoder =
+            flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
         // Writing into a Vec cannot fail.
-        let compressed = encoder.write_all(&raw).and_then(|()| encoder.finish()).unwrap_or_default();
+        let compressed = encoder
+            .write_all(&raw)
+            .and_then(|()| encoder.finish())
+            .unwrap_or_default();
         let mut png = vec![0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a];
         let mut header = Vec::new();
         header.extend_from_slice(&u32::try_from(self.width).unwrap_or(0).to_be_bytes());
         header.extend_from_slice(&u32::try_from(self.height).unwrap_or(0).to_be_bytes());
         header.extend_from_slice(&[8, 2, 0, 0, 0]);
-        for (kind, data) in [(*b"IHDR", header), (*b"IDAT", compressed), (*b"IEND", Vec::new())] {
+        for (kind, data) in [
+            (*b"IHDR", header),
+            (*b"IDAT", compressed),
+            (*b"IEND", Vec::new()),
+        ] {
             png.extend_from_slice(&u32::try_from(data.len()).unwrap_or(0).to_be_bytes());
             let mut crc = crc32fast::Hasher::new();
             crc.update(&kind);
@@ -233,15 +439,30 @@ impl Frame {
 
     fn axes(&self, canvas: &mut Canvas) {
         canvas.line((self.left, self.top), (self.left, self.bottom), BLACK, 1);
-        canvas.line((self.left, self.bottom), (self.right, self.bottom), BLACK, 1);
+        canvas.line(
+            (self.left, self.bottom),
+            (self.right, self.bottom),
+            BLACK,
+            1,
+        );
     }
 }
 
+/// A named ROC curve with its AUC.
+pub type RocSeries = (String, f64, Vec<(f64, f64)>);
+
 /// ROC curves (one per named series with its AUC) over the diagonal, as a PNG.
 #[must_use]
-pub fn roc_png(title: &str, series: &[(String, f64, Vec<(f64, f64)>)]) -> Vec<u8> {
-    let mut canvas = Canvas::new(720, 560);
-    let frame = Frame { left: 70, top: 50, right: 470, bottom: 450, x: (0.0, 1.0), y: (0.0, 1.0) };
+pub fn roc_png(title: &str, series: &[RocSeries]) -> Vec<u8> {
+    let mut canvas = Canvas::new(800, 560);
+    let frame = Frame {
+        left: 70,
+        top: 50,
+        right: 470,
+        bottom: 450,
+        x: (0.0, 1.0),
+        y: (0.0, 1.0),
+    };
     for step in 1..=4 {
         let v = f64::from(step) / 4.0;
         canvas.line(frame.px(v, 0.0), frame.px(v, 1.0), [235, 235, 235], 1);
@@ -249,18 +470,34 @@ pub fn roc_png(title: &str, series: &[(String, f64, Vec<(f64, f64)>)]) -> Vec<u8
     }
     let mut t = 0.0;
     while t < 1.0 {
-        canvas.line(frame.px(t, t), frame.px((t + 0.02).min(1.0), (t + 0.02).min(1.0)), GREY, 1);
+        canvas.line(
+            frame.px(t, t),
+            frame.px((t + 0.02).min(1.0), (t + 0.02).min(1.0)),
+            GREY,
+            1,
+        );
         t += 0.04;
     }
     frame.axes(&mut canvas);
     for (i, (name, auc, points)) in series.iter().enumerate() {
         let colour = PALETTE[i % PALETTE.len()];
         for pair in points.windows(2) {
-            canvas.line(frame.px(pair[0].0, pair[0].1), frame.px(pair[1].0, pair[1].1), colour, if i == 0 { 3 } else { 1 });
+            canvas.line(
+                frame.px(pair[0].0, pair[0].1),
+                frame.px(pair[1].0, pair[1].1),
+                colour,
+                if i == 0 { 3 } else { 1 },
+            );
         }
         let y = 60 + i as i64 * 22;
         canvas.fill(490, y, 505, y + 12, colour);
-        canvas.text(512, y, &format!("{} {auc:.3}", truncate(name, 20)), BLACK, 2);
+        canvas.text(
+            512,
+            y,
+            &format!("{} {auc:.3}", truncate(name, 17)),
+            BLACK,
+            2,
+        );
     }
     canvas.text(70, 15, title, BLACK, 2);
     for (v, label) in [(0.0, "0"), (0.5, "0.5"), (1.0, "1")] {
@@ -283,12 +520,27 @@ fn truncate(text: &str, max: usize) -> String {
 pub fn log_histogram(sets: &[&[f64]], bins: usize) -> (Vec<f64>, Vec<Vec<f64>>) {
     let logs: Vec<Vec<f64>> = sets
         .iter()
-        .map(|s| s.iter().map(|v| v.max(1e-12).log10()).filter(|v| v.is_finite()).collect())
+        .map(|s| {
+            s.iter()
+                .map(|v| v.max(1e-12).log10())
+                .filter(|v| v.is_finite())
+                .collect()
+        })
         .collect();
     let low = logs.iter().flatten().copied().fold(f64::INFINITY, f64::min);
-    let high = logs.iter().flatten().copied().fold(f64::NEG_INFINITY, f64::max);
+    let high = logs
+        .iter()
+        .flatten()
+        .copied()
+        .fold(f64::NEG_INFINITY, f64::max);
     let bins = bins.max(1);
-    let (low, high) = if low.is_finite() && high > low { (low, high) } else if low.is_finite() { (low - 0.5, low + 0.5) } else { (0.0, 1.0) };
+    let (low, high) = if low.is_finite() && high > low {
+        (low, high)
+    } else if low.is_finite() {
+        (low - 0.5, low + 0.5)
+    } else {
+        (0.0, 1.0)
+    };
     #[allow(clippy::cast_precision_loss)]
     let width = (high - low) / bins as f64;
     #[allow(clippy::cast_precision_loss)]
@@ -315,9 +567,21 @@ pub fn log_histogram(sets: &[&[f64]], bins: usize) -> (Vec<f64>, Vec<Vec<f64>>) 
 pub fn distribution_png(title: &str, normal: &[f64], abnormal: &[f64], threshold: f64) -> Vec<u8> {
     let mut canvas = Canvas::new(720, 520);
     let (edges, fractions) = log_histogram(&[normal, abnormal], 60);
-    let top = fractions.iter().flatten().copied().fold(0.0, f64::max).max(1e-9);
+    let top = fractions
+        .iter()
+        .flatten()
+        .copied()
+        .fold(0.0, f64::max)
+        .max(1e-9);
     let (low, high) = (edges[0], edges[edges.len() - 1]);
-    let frame = Frame { left: 70, top: 50, right: 690, bottom: 440, x: (low, high), y: (0.0, top * 1.05) };
+    let frame = Frame {
+        left: 70,
+        top: 50,
+        right: 690,
+        bottom: 440,
+        x: (low, high),
+        y: (0.0, top * 1.05),
+    };
     for (s, set) in fractions.iter().enumerate() {
         let colour = PALETTE[s];
         for (b, &f) in set.iter().enumerate() {
@@ -343,7 +607,13 @@ pub fn distribution_png(title: &str, normal: &[f64], abnormal: &[f64], threshold
     canvas.fill(470, 80, 485, 92, PALETTE[0]);
     canvas.text(492, 80, &format!("NORMAL ({})", normal.len()), BLACK, 2);
     canvas.fill(470, 102, 485, 114, PALETTE[1]);
-    canvas.text(492, 102, &format!("ABNORMAL ({})", abnormal.len()), BLACK, 2);
+    canvas.text(
+        492,
+        102,
+        &format!("ABNORMAL ({})", abnormal.len()),
+        BLACK,
+        2,
+    );
     for v in [low, (low + high) / 2.0, high] {
         let (x, _) = frame.px(v, 0.0);
         canvas.text(x - 20, 450, &format!("{v:.1}"), BLACK, 2);
@@ -357,7 +627,11 @@ pub fn distribution_png(title: &str, normal: &[f64], abnormal: &[f64], threshold
 pub fn roc_text(points: &[(f64, f64)], auc: Option<f64>, width: usize, height: usize) -> String {
     let (width, height) = (width.max(10), height.max(5));
     let mut grid = vec![vec![' '; width]; height];
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_precision_loss
+    )]
     let cell = |x: f64, y: f64| -> (usize, usize) {
         let col = ((x.clamp(0.0, 1.0) * (width - 1) as f64).round() as usize).min(width - 1);
         let row = ((1.0 - y.clamp(0.0, 1.0)) * (height - 1) as f64).round() as usize;
@@ -372,11 +646,17 @@ pub fn roc_text(points: &[(f64, f64)], auc: Option<f64>, width: usize, height: u
     for pair in points.windows(2) {
         for k in 0..=20 {
             let t = f64::from(k) / 20.0;
-            let (c, r) = cell(pair[0].0 + (pair[1].0 - pair[0].0) * t, pair[0].1 + (pair[1].1 - pair[0].1) * t);
+            let (c, r) = cell(
+                pair[0].0 + (pair[1].0 - pair[0].0) * t,
+                pair[0].1 + (pair[1].1 - pair[0].1) * t,
+            );
             grid[r][c] = '*';
         }
     }
-    let mut out = format!("ROC (AUC {})\n", auc.map_or("n/a".to_owned(), |a| format!("{a:.3}")));
+    let mut out = format!(
+        "ROC (AUC {})\n",
+        auc.map_or("n/a".to_owned(), |a| format!("{a:.3}"))
+    );
     for (r, row) in grid.iter().enumerate() {
         let label = match r {
             0 => "1.0",
@@ -386,21 +666,47 @@ pub fn roc_text(points: &[(f64, f64)], auc: Option<f64>, width: usize, height: u
         out.push_str(&format!("{label} |{}\n", row.iter().collect::<String>()));
     }
     out.push_str(&format!("    +{}\n", "-".repeat(width)));
-    out.push_str(&format!("    0{:>width$}\n     false positive rate → (true positive rate ↑)\n", "1", width = width - 1));
+    out.push_str(&format!(
+        "    0{:>width$}\n     false positive rate → (true positive rate ↑)\n",
+        "1",
+        width = width - 1
+    ));
     out
 }
 
 /// An ASCII histogram of both score sets on a log10 axis, one row per bin.
 #[must_use]
-pub fn distribution_text(normal: &[f64], abnormal: &[f64], threshold: f64, bins: usize, bar: usize) -> String {
+pub fn distribution_text(
+    normal: &[f64],
+    abnormal: &[f64],
+    threshold: f64,
+    bins: usize,
+    bar: usize,
+) -> String {
     let (edges, fractions) = log_histogram(&[normal, abnormal], bins);
-    let top = fractions.iter().flatten().copied().fold(0.0, f64::max).max(1e-9);
+    let top = fractions
+        .iter()
+        .flatten()
+        .copied()
+        .fold(0.0, f64::max)
+        .max(1e-9);
     let t = threshold.max(1e-12).log10();
-    let mut out = format!("{:>17}  {:<bar$}  {:<bar$}\n", "log10(score)", "normal #", "abnormal +");
+    let mut out = format!(
+        "{:>17}  {:<bar$}  {:<bar$}\n",
+        "log10(score)", "normal #", "abnormal +"
+    );
     for b in 0..edges.len() - 1 {
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
+        #[allow(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            clippy::cast_precision_loss
+        )]
         let length = |f: f64| ((f / top) * bar as f64).round() as usize;
-        let marker = if t >= edges[b] && t < edges[b + 1] { " <- threshold" } else { "" };
+        let marker = if t >= edges[b] && t < edges[b + 1] {
+            " <- threshold"
+        } else {
+            ""
+        };
         out.push_str(&format!(
             "{:>7.2} .. {:>6.2}  {:<bar$}  {:<bar$}{marker}\n",
             edges[b],
@@ -433,7 +739,11 @@ mod tests {
         let idat_len = u32::from_be_bytes(png[33..37].try_into().unwrap()) as usize;
         assert_eq!(&png[37..41], b"IDAT");
         let mut raw = Vec::new();
-        std::io::Read::read_to_end(&mut flate2::read::ZlibDecoder::new(&png[41..41 + idat_len]), &mut raw).unwrap();
+        std::io::Read::read_to_end(
+            &mut flate2::read::ZlibDecoder::new(&png[41..41 + idat_len]),
+            &mut raw,
+        )
+        .unwrap();
         assert_eq!(raw.len(), 3 * (1 + 4 * 3));
         assert_eq!(&raw[2 * 13 + 1 + 3..2 * 13 + 1 + 6], &[10, 20, 30]);
         assert!(png.ends_with(&[0, 0, 0, 0, b'I', b'E', b'N', b'D', 0xae, 0x42, 0x60, 0x82]));
@@ -462,8 +772,17 @@ mod tests {
         assert_eq!(first_row.matches('*').count(), 20, "{chart}");
         let text = distribution_text(&[1.0, 10.0], &[100.0], 50.0, 2, 10);
         assert_eq!(text.lines().count(), 3);
-        assert!(text.lines().nth(2).unwrap().contains("++++++++++  <- threshold") || text.lines().nth(2).unwrap().contains("<- threshold"));
-        assert!(roc_png("t", &[("all".into(), 0.9, vec![(0.0, 0.0), (1.0, 1.0)])]).starts_with(b"\x89PNG"));
+        assert!(
+            text.lines()
+                .nth(2)
+                .unwrap()
+                .contains("++++++++++  <- threshold")
+                || text.lines().nth(2).unwrap().contains("<- threshold")
+        );
+        assert!(
+            roc_png("t", &[("all".into(), 0.9, vec![(0.0, 0.0), (1.0, 1.0)])])
+                .starts_with(b"\x89PNG")
+        );
         assert!(distribution_png("t", &[1.0], &[2.0], 1.5).len() > 100);
     }
 }

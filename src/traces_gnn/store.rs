@@ -87,7 +87,9 @@ pub enum StoreError {
         source: std::io::Error,
     },
     /// A JSON file is malformed.
-    #[error("{path}: not a Baynet trace model description ({source}); train one with `baynet traces train`")]
+    #[error(
+        "{path}: not a Baynet trace model description ({source}); train one with `baynet traces train`"
+    )]
     Json {
         /// The file.
         path: PathBuf,
@@ -116,7 +118,10 @@ pub enum StoreError {
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
-    move |source| StoreError::Io { path: path.to_owned(), source }
+    move |source| StoreError::Io {
+        path: path.to_owned(),
+        source,
+    }
 }
 
 fn read_capped(path: &Path) -> Result<Vec<u8>, StoreError> {
@@ -134,38 +139,74 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
 }
 
 fn write_json(path: &Path, meta: &ModelMeta) -> Result<(), StoreError> {
-    let text = serde_json::to_vec_pretty(meta).map_err(|source| StoreError::Json { path: path.to_owned(), source })?;
+    let text = serde_json::to_vec_pretty(meta).map_err(|source| StoreError::Json {
+        path: path.to_owned(),
+        source,
+    })?;
     write_atomic(path, &text)
 }
 
 fn write_tensors(path: &Path, tensors: &HashMap<String, Tensor>) -> Result<(), StoreError> {
     let temp = path.with_extension("tmp");
-    candle_core::safetensors::save(tensors, &temp).map_err(|e| StoreError::Weights { path: temp.clone(), message: e.to_string() })?;
+    candle_core::safetensors::save(tensors, &temp).map_err(|e| StoreError::Weights {
+        path: temp.clone(),
+        message: e.to_string(),
+    })?;
     std::fs::rename(&temp, path).map_err(io(path))
 }
 
 fn read_meta(path: &Path) -> Result<ModelMeta, StoreError> {
     let bytes = read_capped(path)?;
-    let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|source| StoreError::Json { path: path.to_owned(), source })?;
-    let found = value.get("format").and_then(serde_json::Value::as_u64).unwrap_or(0);
+    let value: serde_json::Value =
+        serde_json::from_slice(&bytes).map_err(|source| StoreError::Json {
+            path: path.to_owned(),
+            source,
+        })?;
+    let found = value
+        .get("format")
+        .and_then(serde_json::Value::as_u64)
+        .unwrap_or(0);
     if found != u64::from(FORMAT) {
-        return Err(StoreError::Format { path: path.to_owned(), found: u32::try_from(found).unwrap_or(u32::MAX) });
+        return Err(StoreError::Format {
+            path: path.to_owned(),
+            found: u32::try_from(found).unwrap_or(u32::MAX),
+        });
     }
-    serde_json::from_value(value).map_err(|source| StoreError::Json { path: path.to_owned(), source })
+    serde_json::from_value(value).map_err(|source| StoreError::Json {
+        path: path.to_owned(),
+        source,
+    })
 }
 
 fn read_tensors(path: &Path) -> Result<HashMap<String, Tensor>, StoreError> {
     let bytes = read_capped(path)?;
-    candle_core::safetensors::load_buffer(&bytes, &Device::Cpu).map_err(|e| StoreError::Weights { path: path.to_owned(), message: format!("not a safetensors file ({e})") })
+    candle_core::safetensors::load_buffer(&bytes, &Device::Cpu).map_err(|e| StoreError::Weights {
+        path: path.to_owned(),
+        message: format!("not a safetensors file ({e})"),
+    })
 }
 
 fn param_tensors(params: &Params) -> HashMap<String, Tensor> {
-    params.vars().iter().map(|(name, var)| (name.clone(), var.as_tensor().clone())).collect()
+    params
+        .vars()
+        .iter()
+        .map(|(name, var)| (name.clone(), var.as_tensor().clone()))
+        .collect()
 }
 
-fn params_from(meta: &ModelMeta, tensors: &HashMap<String, Tensor>, path: &Path) -> Result<Params, StoreError> {
-    let params = Params::new(&meta.model, DType::F32, 0).map_err(|e| StoreError::Weights { path: path.to_owned(), message: e.to_string() })?;
-    params.assign(tensors).map_err(|e| StoreError::Weights { path: path.to_owned(), message: e.to_string() })?;
+fn params_from(
+    meta: &ModelMeta,
+    tensors: &HashMap<String, Tensor>,
+    path: &Path,
+) -> Result<Params, StoreError> {
+    let params = Params::new(&meta.model, DType::F32, 0).map_err(|e| StoreError::Weights {
+        path: path.to_owned(),
+        message: e.to_string(),
+    })?;
+    params.assign(tensors).map_err(|e| StoreError::Weights {
+        path: path.to_owned(),
+        message: e.to_string(),
+    })?;
     Ok(params)
 }
 
@@ -195,7 +236,12 @@ pub fn load_model(dir: &Path) -> Result<(ModelMeta, Params), StoreError> {
 ///
 /// # Errors
 /// When a file cannot be written.
-pub fn save_checkpoint(dir: &Path, meta: &ModelMeta, params: &Params, adam: &Adam) -> Result<(), StoreError> {
+pub fn save_checkpoint(
+    dir: &Path,
+    meta: &ModelMeta,
+    params: &Params,
+    adam: &Adam,
+) -> Result<(), StoreError> {
     std::fs::create_dir_all(dir).map_err(io(dir))?;
     let mut tensors = param_tensors(params);
     tensors.extend(adam.tensors());
@@ -216,8 +262,15 @@ pub fn load_checkpoint(dir: &Path) -> Result<Option<(ModelMeta, Params, Adam)>, 
     let path = dir.join(CHECKPOINT_WEIGHTS);
     let tensors = read_tensors(&path)?;
     let params = params_from(&meta, &tensors, &path)?;
-    let mut adam = Adam::new(&params, meta.training.adam).map_err(|e| StoreError::Weights { path: path.clone(), message: e.to_string() })?;
-    adam.restore(&tensors, meta.training.adam_step).map_err(|e| StoreError::Weights { path: path.clone(), message: e.to_string() })?;
+    let mut adam = Adam::new(&params, meta.training.adam).map_err(|e| StoreError::Weights {
+        path: path.clone(),
+        message: e.to_string(),
+    })?;
+    adam.restore(&tensors, meta.training.adam_step)
+        .map_err(|e| StoreError::Weights {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
     Ok(Some((meta, params, adam)))
 }
 
@@ -231,14 +284,33 @@ mod tests {
     use crate::traces_gnn::train::{Trainer, score_graphs};
 
     fn meta(config: ModelConfig) -> ModelMeta {
-        let stats = OpStats { mean_log_ms: 1.0, std_log_ms: 0.5, mean_log_children: 0.2 };
+        let stats = OpStats {
+            mean_log_ms: 1.0,
+            std_log_ms: 0.5,
+            mean_log_children: 0.2,
+        };
         ModelMeta {
             format: FORMAT,
             model: config,
-            features: FeatureSpace { services: vec!["a".into()], operations: vec!["op".into()], op_stats: vec![stats], global: stats, templates: vec![] },
+            features: FeatureSpace {
+                services: vec!["a".into()],
+                operations: vec!["op".into()],
+                op_stats: vec![stats],
+                global: stats,
+                templates: vec![],
+            },
             miner_templates: vec![("a".into(), "hello <*>".into())],
             center: Some(vec![0.1, -0.1]),
-            training: TrainingMeta { traces: 2, epochs_done: 1, batch_size: 2, adam: AdamSettings::default(), adam_step: 0, seed: 4, history: vec![1.5], joined_log_records: 0 },
+            training: TrainingMeta {
+                traces: 2,
+                epochs_done: 1,
+                batch_size: 2,
+                adam: AdamSettings::default(),
+                adam_step: 0,
+                seed: 4,
+                history: vec![1.5],
+                joined_log_records: 0,
+            },
             threshold_quantile: 0.99,
             thresholds: [(Aggregation::Max, 2.5)].into_iter().collect(),
             train_quantiles: BTreeMap::new(),
@@ -248,8 +320,18 @@ mod tests {
     #[test]
     fn model_and_checkpoint_round_trip() {
         let dir = tempfile::tempdir().unwrap();
-        let config = ModelConfig { input_dim: 3, hidden: 2, heads: 2, latent: 2, svdd_weight: 0.1 };
-        let data = vec![EncodedGraph { x: vec![1.0, 0.2, 0.0, 0.0, 0.5, 1.0], nodes: 2, edges: vec![(0, 1, EdgeKind::Sync)] }];
+        let config = ModelConfig {
+            input_dim: 3,
+            hidden: 2,
+            heads: 2,
+            latent: 2,
+            svdd_weight: 0.1,
+        };
+        let data = vec![EncodedGraph {
+            x: vec![1.0, 0.2, 0.0, 0.0, 0.5, 1.0],
+            nodes: 2,
+            edges: vec![(0, 1, EdgeKind::Sync)],
+        }];
         let mut trainer = Trainer::new(config, AdamSettings::default(), 4).unwrap();
         trainer.epoch(&data, 2, &mut |_, _, _| {}).unwrap();
         let mut meta = meta(config);
@@ -257,22 +339,35 @@ mod tests {
         save_model(dir.path(), &meta, &trainer.params).unwrap();
         let (loaded_meta, loaded) = load_model(dir.path()).unwrap();
         assert_eq!(loaded_meta, meta);
-        let before = score_graphs(&trainer.params, &config, meta.center.as_deref(), &data, 4).unwrap();
+        let before =
+            score_graphs(&trainer.params, &config, meta.center.as_deref(), &data, 4).unwrap();
         let after = score_graphs(&loaded, &config, meta.center.as_deref(), &data, 4).unwrap();
-        assert_eq!(before, after, "the loaded model scores exactly like the trained one");
+        assert_eq!(
+            before, after,
+            "the loaded model scores exactly like the trained one"
+        );
 
         // A checkpoint resumes exactly: one more epoch from the checkpoint equals one more
         // epoch of the original trainer.
         save_checkpoint(dir.path(), &meta, &trainer.params, &trainer.adam).unwrap();
         let (_, params, adam) = load_checkpoint(dir.path()).unwrap().unwrap();
         assert_eq!(adam.step, 1);
-        let mut resumed = Trainer { params, adam, ..Trainer::new(config, AdamSettings::default(), 4).unwrap() };
+        let mut resumed = Trainer {
+            params,
+            adam,
+            ..Trainer::new(config, AdamSettings::default(), 4).unwrap()
+        };
         resumed.history = trainer.history.clone();
         trainer.epoch(&data, 2, &mut |_, _, _| {}).unwrap();
         resumed.epoch(&data, 2, &mut |_, _, _| {}).unwrap();
         for (name, var) in trainer.params.vars() {
             let a: Vec<f32> = var.as_tensor().flatten_all().unwrap().to_vec1().unwrap();
-            let b: Vec<f32> = resumed.params.vars()[name].as_tensor().flatten_all().unwrap().to_vec1().unwrap();
+            let b: Vec<f32> = resumed.params.vars()[name]
+                .as_tensor()
+                .flatten_all()
+                .unwrap()
+                .to_vec1()
+                .unwrap();
             assert_eq!(a, b, "{name}");
         }
     }
@@ -286,13 +381,22 @@ mod tests {
         std::fs::write(dir.path().join(MODEL_JSON), b"{\"format\": 99}").unwrap();
         let format = load_model(dir.path()).unwrap_err().to_string();
         assert!(format.contains("format 99"), "{format}");
-        let config = ModelConfig { input_dim: 3, hidden: 2, heads: 2, latent: 2, svdd_weight: 0.0 };
+        let config = ModelConfig {
+            input_dim: 3,
+            hidden: 2,
+            heads: 2,
+            latent: 2,
+            svdd_weight: 0.0,
+        };
         write_json(&dir.path().join(MODEL_JSON), &meta(config)).unwrap();
         std::fs::write(dir.path().join(MODEL_WEIGHTS), b"garbage").unwrap();
         let weights = load_model(dir.path()).unwrap_err().to_string();
         assert!(weights.contains("model.safetensors"), "{weights}");
         // Weights of another shape.
-        let other = ModelConfig { input_dim: 5, ..config };
+        let other = ModelConfig {
+            input_dim: 5,
+            ..config
+        };
         let params = Params::new(&other, DType::F32, 1).unwrap();
         write_tensors(&dir.path().join(MODEL_WEIGHTS), &param_tensors(&params)).unwrap();
         let shape = load_model(dir.path()).unwrap_err().to_string();

@@ -48,14 +48,22 @@ impl TemplateMiner {
         for (service, text) in templates {
             drain.add(service, text);
         }
-        Self { drain, learn: false }
+        Self {
+            drain,
+            learn: false,
+        }
     }
 
     /// Every (service, template text) the miner holds, in creation order.
     #[must_use]
     pub fn templates(&self) -> Vec<(String, String)> {
         (0..self.drain.clusters().len())
-            .map(|i| (self.drain.clusters()[i].service.clone(), self.drain.template_text(i)))
+            .map(|i| {
+                (
+                    self.drain.clusters()[i].service.clone(),
+                    self.drain.template_text(i),
+                )
+            })
             .collect()
     }
 
@@ -173,13 +181,17 @@ mod tests {
         let mut root = span(1, 1, None, "front-end", SpanKind::Server, 10, 20, 200);
         let mut client = span(1, 2, Some(1), "front-end", SpanKind::Client, 15, 7, 503);
         for s in [&mut root, &mut client] {
-            s.attributes
-                .push(("guid:x-request-id".into(), AttributeValue::Str(request.into())));
+            s.attributes.push((
+                "guid:x-request-id".into(),
+                AttributeValue::Str(request.into()),
+            ));
         }
         let spans = vec![root, client];
         let mut graphs = build_graphs(&spans);
         let line = |status: u16| {
-            format!("[t] \"GET /x HTTP/1.1\" {status} - via_upstream \"-\" 0 9 1 - \"-\" \"locust\" \"{request}\" \"a\"")
+            format!(
+                "[t] \"GET /x HTTP/1.1\" {status} - via_upstream \"-\" 0 9 1 - \"-\" \"locust\" \"{request}\" \"a\""
+            )
         };
         let mut labels = Labels::new();
         labels.insert("span_id".into(), "0202020202020202".into());
@@ -198,7 +210,12 @@ mod tests {
         let g = &graphs[0];
         assert_eq!(g.nodes[0].templates.values().sum::<u32>(), 1);
         assert_eq!(g.nodes[1].templates.values().sum::<u32>(), 2);
-        assert!(g.nodes[1].templates.keys().any(|k| k.ends_with("connection refused")));
+        assert!(
+            g.nodes[1]
+                .templates
+                .keys()
+                .any(|k| k.ends_with("connection refused"))
+        );
     }
 
     #[test]
@@ -218,6 +235,9 @@ mod tests {
         );
         assert_eq!(frozen.template("user", "disk full"), None);
         assert_eq!(frozen.templates(), vec![("user".to_owned(), text.clone())]);
-        assert_eq!(frozen.template("other", "login ok for user erin in session"), None);
+        assert_eq!(
+            frozen.template("other", "login ok for user erin in session"),
+            None
+        );
     }
 }

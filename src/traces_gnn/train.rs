@@ -2,7 +2,9 @@
 //! progress is reported through a callback).
 
 use super::metrics::quantile;
-use super::model::{Adam, AdamSettings, Batch, EncodedGraph, ModelConfig, Params, forward, loss, svdd_center};
+use super::model::{
+    Adam, AdamSettings, Batch, EncodedGraph, ModelConfig, Params, forward, loss, svdd_center,
+};
 use candle_core::{DType, Device, Tensor};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
@@ -148,8 +150,10 @@ impl Trainer {
         let mut count = 0.0;
         for chunk in data.chunks(batch_size.max(1)) {
             let refs: Vec<&EncodedGraph> = chunk.iter().collect();
-            let batch = Batch::new(&refs, self.config.input_dim, DType::F32).map_err(|e| candle_error(&e))?;
-            let out = forward(&self.params, &self.config, &batch, None).map_err(|e| candle_error(&e))?;
+            let batch = Batch::new(&refs, self.config.input_dim, DType::F32)
+                .map_err(|e| candle_error(&e))?;
+            let out =
+                forward(&self.params, &self.config, &batch, None).map_err(|e| candle_error(&e))?;
             let rows: Vec<Vec<f32>> = out.embeddings.to_vec2().map_err(|e| candle_error(&e))?;
             for row in rows {
                 for (s, v) in sum.iter_mut().zip(row) {
@@ -159,7 +163,10 @@ impl Trainer {
             }
         }
         #[allow(clippy::cast_possible_truncation)]
-        let mean: Vec<f32> = sum.iter().map(|s| (s / f64::max(count, 1.0)) as f32).collect();
+        let mean: Vec<f32> = sum
+            .iter()
+            .map(|s| (s / f64::max(count, 1.0)) as f32)
+            .collect();
         self.center = Some(svdd_center(&mean));
         Ok(())
     }
@@ -177,21 +184,30 @@ impl Trainer {
     ) -> Result<f64, String> {
         let epoch = self.history.len() as u64;
         let mut order: Vec<usize> = (0..data.len()).collect();
-        order.shuffle(&mut ChaCha8Rng::seed_from_u64(self.seed ^ (epoch + 1).wrapping_mul(0x9e37_79b9)));
+        order.shuffle(&mut ChaCha8Rng::seed_from_u64(
+            self.seed ^ (epoch + 1).wrapping_mul(0x9e37_79b9),
+        ));
         let center = self.center_tensor()?;
         let batches = order.len().div_ceil(batch_size.max(1));
         let mut total = 0.0;
         for (b, chunk) in order.chunks(batch_size.max(1)).enumerate() {
             let refs: Vec<&EncodedGraph> = chunk.iter().map(|&i| &data[i]).collect();
-            let batch = Batch::new(&refs, self.config.input_dim, DType::F32).map_err(|e| candle_error(&e))?;
-            let out = forward(&self.params, &self.config, &batch, center.as_ref()).map_err(|e| candle_error(&e))?;
+            let batch = Batch::new(&refs, self.config.input_dim, DType::F32)
+                .map_err(|e| candle_error(&e))?;
+            let out = forward(&self.params, &self.config, &batch, center.as_ref())
+                .map_err(|e| candle_error(&e))?;
             let value = loss(&out, &self.config).map_err(|e| candle_error(&e))?;
             let scalar = f64::from(value.to_scalar::<f32>().map_err(|e| candle_error(&e))?);
             if !scalar.is_finite() {
-                return Err(format!("the loss became {scalar} in epoch {}; lower --lr", epoch + 1));
+                return Err(format!(
+                    "the loss became {scalar} in epoch {}; lower --lr",
+                    epoch + 1
+                ));
             }
             let grads = value.backward().map_err(|e| candle_error(&e))?;
-            self.adam.step(&self.params, &grads).map_err(|e| candle_error(&e))?;
+            self.adam
+                .step(&self.params, &grads)
+                .map_err(|e| candle_error(&e))?;
             total += scalar;
             #[allow(clippy::cast_precision_loss)]
             progress(b + 1, batches, total / (b + 1) as f64);
@@ -221,7 +237,8 @@ pub fn score_graphs(
     let mut scores = Vec::with_capacity(data.len());
     for chunk in data.chunks(batch_size.max(1)) {
         let refs: Vec<&EncodedGraph> = chunk.iter().collect();
-        let batch = Batch::new(&refs, config.input_dim, DType::F32).map_err(|e| candle_error(&e))?;
+        let batch =
+            Batch::new(&refs, config.input_dim, DType::F32).map_err(|e| candle_error(&e))?;
         let out = forward(params, config, &batch, center.as_ref()).map_err(|e| candle_error(&e))?;
         let errors: Vec<f32> = out.node_errors.to_vec1().map_err(|e| candle_error(&e))?;
         let distances: Vec<f32> = out.distances.to_vec1().map_err(|e| candle_error(&e))?;
@@ -247,7 +264,10 @@ mod tests {
 
     #[test]
     fn aggregations_by_hand() {
-        let s = GraphScore { node_errors: vec![1.0, 4.0, 2.0, 3.0], distance: 2.0 };
+        let s = GraphScore {
+            node_errors: vec![1.0, 4.0, 2.0, 3.0],
+            distance: 2.0,
+        };
         assert_eq!(s.score(Aggregation::Max, 0.0), 4.0);
         assert_eq!(s.score(Aggregation::Mean, 0.0), 2.5);
         assert!((s.score(Aggregation::P95, 0.0) - 3.85).abs() < 1e-12);
@@ -266,21 +286,50 @@ mod tests {
             edges: vec![(0, 1, EdgeKind::Sync), (1, 2, EdgeKind::Sync)],
         };
         let data: Vec<EncodedGraph> = (0..32).map(|i| graph(0.45 + 0.003 * i as f32)).collect();
-        let config = ModelConfig { input_dim: 3, hidden: 4, heads: 2, latent: 2, svdd_weight: 0.1 };
-        let mut trainer = Trainer::new(config, AdamSettings { lr: 0.02, ..AdamSettings::default() }, 7).unwrap();
+        let config = ModelConfig {
+            input_dim: 3,
+            hidden: 4,
+            heads: 2,
+            latent: 2,
+            svdd_weight: 0.1,
+        };
+        let mut trainer = Trainer::new(
+            config,
+            AdamSettings {
+                lr: 0.02,
+                ..AdamSettings::default()
+            },
+            7,
+        )
+        .unwrap();
         trainer.init_center(&data, 8).unwrap();
         assert!(trainer.center.is_some());
         let mut calls = 0;
-        let first = trainer.epoch(&data, 8, &mut |_, total, _| { calls += 1; assert_eq!(total, 4); }).unwrap();
+        let first = trainer
+            .epoch(&data, 8, &mut |_, total, _| {
+                calls += 1;
+                assert_eq!(total, 4);
+            })
+            .unwrap();
         assert_eq!(calls, 4);
         let mut last = first;
         for _ in 0..30 {
             last = trainer.epoch(&data, 8, &mut |_, _, _| {}).unwrap();
         }
         assert!(last < first * 0.5, "loss {first} → {last}");
-        let scores = score_graphs(&trainer.params, &config, trainer.center.as_deref(), &[graph(0.5), graph(6.0)], 8).unwrap();
+        let scores = score_graphs(
+            &trainer.params,
+            &config,
+            trainer.center.as_deref(),
+            &[graph(0.5), graph(6.0)],
+            8,
+        )
+        .unwrap();
         assert_eq!(scores[0].node_errors.len(), 3);
-        let (normal, odd) = (scores[0].score(Aggregation::Max, 0.1), scores[1].score(Aggregation::Max, 0.1));
+        let (normal, odd) = (
+            scores[0].score(Aggregation::Max, 0.1),
+            scores[1].score(Aggregation::Max, 0.1),
+        );
         assert!(odd > 10.0 * normal, "{odd} vs {normal}");
         assert_eq!(scores[1].worst_node(), Some(2));
     }
