@@ -468,6 +468,20 @@ pub fn analyze_with(
     links: LinkStrengths,
     extra: impl FnOnce(&mut BTreeMap<String, ServiceEvidence>),
 ) -> Result<Analysis, AnalysisError> {
+    analyze_with_focus(input, config, links, |evidence, _| extra(evidence))
+}
+
+/// [`analyze_with`], telling the caller the focus range the evidence is about (the learned
+/// trace model scores the traces that start in it).
+///
+/// # Errors
+/// As [`analyze`].
+pub fn analyze_with_focus(
+    input: &AnalysisInput<'_>,
+    config: &AnalysisConfig,
+    links: LinkStrengths,
+    extra: impl FnOnce(&mut BTreeMap<String, ServiceEvidence>, TimeRange),
+) -> Result<Analysis, AnalysisError> {
     let data = input
         .data
         .or_else(|| data_range(input.spans, input.series))
@@ -517,15 +531,15 @@ pub fn analyze_with(
     let graph = learn_service_graph(input.spans, input.series, input.graph);
     let mut evidence = evidence;
     blind_spots(&graph, &mut evidence, config.rca.detector_base_rate);
-    extra(&mut evidence);
-    let links = learn_links(&report, links);
-    let ranking = rank(&graph, &evidence, &links, &config.rca)?;
     let focus_range = TimeRange {
         start: grid.window(focus.start).start,
         end: grid
             .window(focus.end.saturating_sub(1).max(focus.start))
             .end,
     };
+    extra(&mut evidence, focus_range);
+    let links = learn_links(&report, links);
+    let ranking = rank(&graph, &evidence, &links, &config.rca)?;
     let health = evidence
         .iter()
         .filter_map(|(service, facts)| facts.health.map(|h| (service.clone(), h)))

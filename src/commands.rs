@@ -14,6 +14,7 @@ mod kb;
 mod logs;
 mod serve;
 mod sim;
+mod traces;
 
 use clap::{Parser, Subcommand};
 
@@ -50,9 +51,6 @@ enum Command {
     /// Sentence embeddings (all-MiniLM-L6-v2) of stdin lines as JSON lines; `--download` fetches
     /// the model.
     Embed(embed::EmbedArgs),
-    /// Evaluate against the simulator's ground truth.
-    #[command(subcommand)]
-    Eval(eval::EvalCommand),
     /// Check the configured live sources (Loki, Tempo, Prometheus, Kiali): reachable,
     /// credentials, versions, labels and metrics present.
     Doctor(doctor::DoctorArgs),
@@ -69,6 +67,9 @@ enum Command {
     /// Serve the live Bayesian graph to Grafana (Node Graph API), scores to Prometheus
     /// (`/metrics`), and take anomaly events over HTTP and AWS SQS.
     Serve(serve::ServeArgs),
+    /// Learned trace anomaly detection: train the graph-attention autoencoder, evaluate it.
+    #[command(subcommand)]
+    Traces(traces::TracesCommand),
 }
 
 impl Cli {
@@ -99,6 +100,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Serve(args)) => serve::run_serve(&args),
         Some(Command::Doctor(args)) => doctor::run(&args),
         Some(Command::Fetch(args)) => fetch::run(&args),
+        Some(Command::Traces(command)) => traces::run(command),
         Some(Command::Console(args)) => console::run(&args),
         None => console::run(&console::ConsoleArgs::default()),
     }

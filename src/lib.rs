@@ -18,6 +18,7 @@
 //! - [`source`]: the `TelemetrySource` interface and its live (Loki, Tempo, Prometheus, Kiali),
 //!   simulated and offline implementations.
 //! - [`console`]: the ratatui terminal UI (state machine, drawing, sanitizer, palettes).
+//! - [`traces_gnn`]: learned trace anomaly detection (GAT autoencoder with candle), metrics, plots.
 
 pub mod analysis;
 pub mod bayes;
@@ -38,4 +39,5 @@ pub mod serve;
 pub mod sim;
 pub mod sim_server;
 pub mod source;
+pub mod traces_gnn;
 pub mod wire;

@@ -2,7 +2,7 @@
 
 use anyhow::Context;
 use baynet::analysis::{
-    Analysis, AnalysisConfig, AnalysisInput, RecordLogs, analyze, data_range_with_logs,
+    Analysis, AnalysisConfig, AnalysisInput, RecordLogs, analyze_with_focus, data_range_with_logs,
 };
 use baynet::detect::window::parse_range;
 use baynet::rca::LinkStrengths;
@@ -24,6 +24,10 @@ pub struct AnalyzeArgs {
     /// Detector window length.
     #[arg(long, default_value = "60s")]
     step: String,
+    /// A trace model directory (`baynet traces train`): its per-trace scores join the
+    /// detectors' evidence. Off by default.
+    #[arg(long)]
+    trace_model: Option<PathBuf>,
     /// Print the full result as JSON.
     #[arg(long)]
     json: bool,
@@ -36,6 +40,17 @@ pub fn analyze_dir(
     baseline: Option<&str>,
     window: Option<&str>,
     config: &AnalysisConfig,
+) -> anyhow::Result<Analysis> {
+    analyze_dir_with_model(input, baseline, window, config, None)
+}
+
+/// [`analyze_dir`], adding the evidence of a learned trace model when a model directory is given.
+pub fn analyze_dir_with_model(
+    input: &Path,
+    baseline: Option<&str>,
+    window: Option<&str>,
+    config: &AnalysisConfig,
+    trace_model: Option<&Path>,
 ) -> anyhow::Result<Analysis> {
     let dataset = baynet::input_dir::read_dir(input)
         .with_context(|| format!("reading {}", input.display()))?;
@@ -56,7 +71,11 @@ pub fn analyze_dir(
         .transpose()
         .context("--window")?;
     let log_family = RecordLogs::new(&dataset.logs);
-    Ok(analyze(
+    let scored = match trace_model {
+        Some(dir) => Some(score_with_model(dir, &dataset)?),
+        None => None,
+    };
+    Ok(analyze_with_focus(
         &AnalysisInput {
             spans: &dataset.spans,
             series: &dataset.series,
@@ -68,18 +87,49 @@ pub fn analyze_dir(
         },
         config,
         LinkStrengths::new(),
+        |evidence, focus| {
+            if let Some((traces, threshold)) = &scored {
+                baynet::traces_gnn::evidence::add_evidence(evidence, traces, focus, *threshold);
+            }
+        },
     )?)
+}
+
+/// Every trace of the dataset scored by the model, with the model's max-aggregation threshold.
+fn score_with_model(
+    dir: &Path,
+    dataset: &baynet::model::Dataset,
+) -> anyhow::Result<(Vec<baynet::traces_gnn::evidence::ScoredTrace>, f64)> {
+    use baynet::traces_gnn::train::Aggregation;
+    let (meta, params) = baynet::traces_gnn::store::load_model(dir)?;
+    let threshold = *meta
+        .thresholds
+        .get(&Aggregation::Max)
+        .with_context(|| format!("{} has no threshold; retrain it", dir.display()))?;
+    let (graphs, scores) =
+        baynet::traces_gnn::score_traces(&meta, &params, &dataset.spans, &dataset.logs, 256)
+            .map_err(anyhow::Error::msg)?;
+    let traces = graphs
+        .iter()
+        .zip(&scores)
+        .map(|(graph, score)| {
+            let value = score.score(Aggregation::Max, meta.model.svdd_weight);
+            baynet::traces_gnn::evidence::ScoredTrace::new(graph, score, value)
+        })
+        .collect();
+    Ok((traces, threshold))
 }
 
 pub fn run(args: AnalyzeArgs) -> anyhow::Result<()> {
     let mut config = AnalysisConfig::default();
     config.detect.window =
         baynet::model::time::parse_duration(&args.step).map_err(anyhow::Error::msg)?;
-    let analysis = analyze_dir(
+    let analysis = analyze_dir_with_model(
         &args.input,
         args.baseline.as_deref(),
         args.window.as_deref(),
         &config,
+        args.trace_model.as_deref(),
     )?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&analysis)?);
