@@ -302,6 +302,9 @@ pub struct Config {
     pub prometheus: Option<Endpoint>,
     /// Kiali, when configured.
     pub kiali: Option<Endpoint>,
+    /// Console key bindings from `[console.keys]`: action name → keys (the console validates
+    /// them and names the bad entry).
+    pub console_keys: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 impl Default for Config {
@@ -316,6 +319,7 @@ impl Default for Config {
             tempo: None,
             prometheus: None,
             kiali: None,
+            console_keys: std::collections::BTreeMap::new(),
         }
     }
 }
@@ -622,6 +626,9 @@ pub fn parse_toml(
         if r.base_delay > r.max_delay {
             return Err(ctx.invalid("retry.base_delay", "is longer than retry.max_delay"));
         }
+    }
+    if let Some(keys) = raw.console.and_then(|c| c.keys) {
+        config.console_keys = keys;
     }
     for (kind, raw_endpoint) in [
         (SourceKind::Loki, raw.loki),

@@ -40,6 +40,10 @@ pub struct ConsoleArgs {
     /// Do not search the knowledge base (the Incidents view stays empty).
     #[arg(long)]
     no_kb: bool,
+    /// Configuration file (default `$BAYNET_CONFIG` or `~/.config/baynet/config.toml`); the
+    /// console reads its key bindings from `[console.keys]`.
+    #[arg(long)]
+    config: Option<PathBuf>,
 }
 
 /// Past incidents like the current analysis. The knowledge base is opened for each search and
@@ -79,6 +83,15 @@ pub fn run(args: &ConsoleArgs) -> anyhow::Result<()> {
     if !std::io::stdout().is_terminal() {
         bail!("the console needs a terminal; for scripts use `baynet sim run` or `baynet detect`");
     }
+    let settings = baynet::config::load(
+        args.config.as_deref(),
+        &baynet::config::Overrides::default(),
+        &|name| std::env::var(name).ok(),
+    )
+    .context("reading the configuration")?;
+    let keymap = baynet::console::keys::Keymap::with_overrides(&settings.console_keys)
+        .map_err(anyhow::Error::msg)
+        .context("in the configuration's [console.keys]")?;
     let config = AnalysisConfig::default();
     let past = (!args.no_kb).then(|| retriever(args.kb_dir.clone()));
     let live = if let Some(dir) = &args.input {
@@ -100,6 +113,6 @@ pub fn run(args: &ConsoleArgs) -> anyhow::Result<()> {
         }
         start_simulation(settings, config, past)?
     };
-    baynet::console::run(live, theme, baynet::console::keys::Keymap::default())?;
+    baynet::console::run(live, theme, keymap)?;
     Ok(())
 }

@@ -15,6 +15,14 @@ pub(super) struct RawFile {
     pub tempo: Option<RawEndpoint>,
     pub prometheus: Option<RawEndpoint>,
     pub kiali: Option<RawEndpoint>,
+    pub console: Option<RawConsole>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawConsole {
+    /// Action name → keys (checked by the console's keymap).
+    pub keys: Option<std::collections::BTreeMap<String, Vec<String>>>,
 }
 
 #[derive(Default, Deserialize)]

@@ -41,6 +41,11 @@ fn the_shipped_example_parses() {
     assert_eq!(token.expose(), "glsa_secret_value");
     assert_eq!(origin, "env GRAFANA_TOKEN");
     assert!(config.kiali.is_none());
+    assert_eq!(
+        config.console_keys.get("quit"),
+        Some(&vec!["q".to_owned(), "F10".to_owned()])
+    );
+    crate::console::keys::Keymap::with_overrides(&config.console_keys).unwrap();
     // The secret never shows in Debug output or in descriptions.
     let debug = format!("{config:?}");
     assert!(!debug.contains("glsa_secret_value"), "{debug}");
