@@ -79,10 +79,32 @@ fn live_clients_read_logs_and_traces_from_sim_serve() {
         "--trace-sampling",
         "1",
     ]);
-    std::thread::sleep(Duration::from_secs(4));
+    let base = format!("http://127.0.0.1:{port}");
+    // Wait (bounded) until the simulation has written enough lines to page through; a loaded
+    // machine steps it more slowly than a fixed sleep assumes.
+    for _ in 0..60 {
+        std::thread::sleep(Duration::from_millis(500));
+        let end = now();
+        let lines = http_get(
+            &format!("{base}/loki/api/v1/query_range"),
+            &[
+                ("query", r#"{namespace="sock-shop", name=~"carts|orders"}"#),
+                ("start", &end.minus(Duration::from_secs(60)).0.to_string()),
+                ("end", &end.0.to_string()),
+                ("limit", "5000"),
+            ],
+        )
+        .and_then(|(_, body)| match decode_query_range(body.as_bytes()) {
+            Ok(LokiData::Streams(records)) => Some(records.len()),
+            _ => None,
+        })
+        .unwrap_or(0);
+        if lines > 40 {
+            break;
+        }
+    }
     let end = now();
     let range = TimeRange::new(end.minus(Duration::from_secs(60)), end).unwrap();
-    let base = format!("http://127.0.0.1:{port}");
 
     let mut config = sock_shop_config();
     config.loki = Some(Endpoint::new(SourceKind::Loki, &base));
