@@ -600,13 +600,13 @@ impl KnowledgeStore {
             seen.insert(id, &stored.path);
         }
         let mut texts: Vec<String> = Vec::new();
-        let mut spans: Vec<(usize, usize)> = Vec::with_capacity(batch.len());
+        let mut counts: Vec<usize> = Vec::with_capacity(batch.len());
         for stored in &batch {
             let own = vector_texts(stored);
-            spans.push((texts.len(), own.len()));
+            counts.push(own.len());
             texts.extend(own);
         }
-        let mut embedded = self.embedder.embed(&texts).map_err(StoreError::Embed)?;
+        let embedded = self.embedder.embed(&texts).map_err(StoreError::Embed)?;
         if embedded.len() != texts.len() {
             return Err(StoreError::Embed(format!(
                 "the embedder returned {} vectors for {} texts",
@@ -614,12 +614,11 @@ impl KnowledgeStore {
                 texts.len()
             )));
         }
-        let mut vectors: Vec<Vec<Vec<f32>>> = Vec::with_capacity(batch.len());
-        for (_, count) in spans.iter().rev() {
-            let tail = embedded.split_off(embedded.len() - count);
-            vectors.push(tail);
-        }
-        vectors.reverse();
+        let mut embedded = embedded.into_iter();
+        let vectors: Vec<Vec<Vec<f32>>> = counts
+            .iter()
+            .map(|&count| embedded.by_ref().take(count).collect())
+            .collect();
         let name = self.embedder.name();
         // Take the index writer before the database commit, so that no other process sees
         // the two disagree and starts a repair in between.
