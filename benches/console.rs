@@ -76,6 +76,8 @@ fn snapshot() -> Snapshot {
         speed: 20.0,
         paused: false,
         buffered_logs: 100_000,
+        health: Vec::new(),
+        experiment: None,
     });
     snapshot.services = services;
     snapshot.problem = None;

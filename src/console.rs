@@ -13,10 +13,11 @@ pub mod sanitize;
 pub mod state;
 pub mod theme;
 
+use crate::knowledge::record::Postmortem;
 use crate::live::LiveHandle;
 use crossterm::event::{self, Event};
 use state::{App, Request};
-use std::sync::mpsc::TryRecvError;
+use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::time::Duration;
 use theme::Theme;
 
@@ -39,26 +40,84 @@ fn drain(app: &mut App, live: &LiveHandle) -> bool {
     }
 }
 
-fn carry_out(requests: Vec<Request>, live: &LiveHandle) {
+/// Writes recorded postmortems into the knowledge base: returns where, or why not.
+pub type Saver = Box<dyn FnMut(&Postmortem) -> Result<String, String> + Send>;
+
+/// The saver's thread: postmortems in, `(id, outcome)` out, so a slow disk or a knowledge
+/// base locked by another process never blocks the screen.
+struct SaveWorker {
+    requests: Option<Sender<Postmortem>>,
+    outcomes: Receiver<(String, Result<String, String>)>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl SaveWorker {
+    fn start(mut saver: Option<Saver>) -> std::io::Result<Self> {
+        let (requests, inbox) = mpsc::channel::<Postmortem>();
+        let (outbox, outcomes) = mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("baynet-save".to_owned())
+            .spawn(move || {
+                for record in inbox {
+                    let outcome = match saver.as_mut() {
+                        Some(save) => save(&record),
+                        None => Err("no knowledge base is configured".to_owned()),
+                    };
+                    if outbox.send((record.id.clone(), outcome)).is_err() {
+                        return;
+                    }
+                }
+            })?;
+        Ok(Self {
+            requests: Some(requests),
+            outcomes,
+            thread: Some(thread),
+        })
+    }
+
+    /// Waits for the postmortems still being written (the user pressed `r`, then `q`).
+    fn finish(mut self) {
+        self.requests = None;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn carry_out(requests: Vec<Request>, live: &LiveHandle, saver: &SaveWorker) {
     for request in requests {
         match request {
             Request::SetPaused(paused) => live.set_paused(paused),
+            Request::Save(record) => {
+                if let Some(requests) = &saver.requests {
+                    let _ = requests.send(*record);
+                }
+            }
             Request::Quit => {}
         }
     }
 }
 
 /// Runs the console on `live` until the user quits; restores the terminal and stops the
-/// engine on the way out.
+/// engine on the way out. `saver` writes recorded postmortems (`None`: recording still works,
+/// saving says why it cannot).
 ///
 /// # Errors
 /// When the terminal cannot be set up or fails.
-pub fn run(live: LiveHandle, theme: Theme, keymap: keys::Keymap) -> Result<(), ConsoleError> {
+pub fn run(
+    live: LiveHandle,
+    theme: Theme,
+    keymap: keys::Keymap,
+    saver: Option<Saver>,
+) -> Result<(), ConsoleError> {
+    let can_save = saver.is_some();
+    let saver = SaveWorker::start(saver)?;
     let mut terminal = ratatui::try_init()?;
-    let result = event_loop(&mut terminal, &live, theme, keymap);
+    let result = event_loop(&mut terminal, &live, theme, keymap, &saver, can_save);
     ratatui::restore();
     let _ = crossterm::execute!(std::io::stdout(), crossterm::cursor::Show);
     live.stop();
+    saver.finish();
     result
 }
 
@@ -67,9 +126,12 @@ fn event_loop(
     live: &LiveHandle,
     theme: Theme,
     keymap: keys::Keymap,
+    saver: &SaveWorker,
+    can_save: bool,
 ) -> Result<(), ConsoleError> {
     let mut app = App::new();
     app.keymap = keymap;
+    app.can_save = can_save;
     let mut engine_gone = false;
     let tick = Duration::from_millis(100);
     while !app.quit {
@@ -80,12 +142,15 @@ fn event_loop(
                     Some("the source has stopped; the screen shows its last state".to_owned());
             }
         }
+        while let Ok((id, outcome)) = saver.outcomes.try_recv() {
+            app.on_saved(&id, outcome);
+        }
         terminal.draw(|frame| draw::draw(frame, &app, &theme))?;
         if event::poll(tick)? {
             // Handle every queued event before the next frame.
             loop {
                 match event::read()? {
-                    Event::Key(key) => carry_out(app.on_key(key), live),
+                    Event::Key(key) => carry_out(app.on_key(key), live, saver),
                     Event::Resize(..) => terminal.autoresize()?,
                     _ => {}
                 }

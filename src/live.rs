@@ -9,9 +9,12 @@
 
 pub mod buffers;
 pub mod engine;
+pub mod poller;
+pub mod recording;
 pub mod snapshot;
 
 pub use engine::{LiveHandle, SimSettings, start_offline, start_simulation};
+pub use poller::{PollSettings, start_live};
 pub use snapshot::{
     GoldenView, LogLine, PastIncident, Retriever, ServiceView, Snapshot, SpanRow, TraceSummary,
     build_snapshot,
@@ -30,6 +33,8 @@ pub enum Phase {
     Recovery,
     /// Offline data: no phases.
     Offline,
+    /// A live cluster: no known phases.
+    Live,
 }
 
 impl Phase {
@@ -41,6 +46,7 @@ impl Phase {
             Self::Fault => "fault",
             Self::Recovery => "recovery",
             Self::Offline => "offline",
+            Self::Live => "live",
         }
     }
 }
@@ -60,6 +66,42 @@ pub struct SourceStatus {
     pub paused: bool,
     /// Log lines held in the buffer.
     pub buffered_logs: usize,
+    /// How each live source part (logs, traces, metrics, graph) did at its last poll (empty for
+    /// the simulation and offline data).
+    pub health: Vec<PartHealth>,
+    /// The experiment being played, when the source is the simulation (what a recording of it
+    /// knows as ground truth, like `baynet experiment run --sim`).
+    pub experiment: Option<ExperimentInfo>,
+}
+
+/// How one part of a live source did at its last poll.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartHealth {
+    /// `logs`, `traces`, `metrics`, `graph`.
+    pub part: String,
+    /// Whether the last poll worked.
+    pub ok: bool,
+    /// `12 new`, or the error (untrusted: sanitise before drawing).
+    pub detail: String,
+}
+
+/// The chaos experiment the simulation is playing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExperimentInfo {
+    /// Scenario name (`06-payment-pod-failure-one`).
+    pub scenario: String,
+    /// The service the fault targets.
+    pub root_cause: String,
+    /// Fault class (`pod-failure`).
+    pub fault_class: String,
+    /// Chaos Mesh kind of the manifest (`PodChaos`).
+    pub chaos_kind: String,
+    /// The scenario file, when it came from one.
+    pub path: Option<String>,
+    /// When the fault starts.
+    pub fault_start: Timestamp,
+    /// When it ends.
+    pub fault_end: Timestamp,
 }
 
 /// What the engine sends to the console.

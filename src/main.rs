@@ -6,8 +6,32 @@ mod commands;
 use clap::Parser;
 use std::process::ExitCode;
 
+/// Exit status of a process killed by SIGPIPE (128 + 13), what `yes | head -1` leaves behind.
+const BROKEN_PIPE_EXIT: i32 = 141;
+
+/// `baynet … | head` closes our stdout early: `println!` then panics. Leave quietly with the
+/// status a Unix tool killed by SIGPIPE has, instead of printing a panic.
+fn quiet_on_broken_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if message.contains("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(BROKEN_PIPE_EXIT);
+        }
+        default(info);
+    }));
+}
+
 fn main() -> ExitCode {
     let cli = commands::Cli::parse();
+    if !cli.opens_console() {
+        quiet_on_broken_pipe();
+    }
     let filter = tracing_subscriber::EnvFilter::try_from_env("BAYNET_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     if cli.opens_console() {

@@ -54,14 +54,28 @@ pub fn analyze_dir_with_model(
 ) -> anyhow::Result<Analysis> {
     let dataset = baynet::input_dir::read_dir(input)
         .with_context(|| format!("reading {}", input.display()))?;
-    let data = data_range_with_logs(&dataset.spans, &dataset.series, &dataset.logs).with_context(
-        || {
-            format!(
-                "{} holds no traces, metrics or logs to analyse",
-                input.display()
-            )
-        },
-    )?;
+    analyze_dataset(
+        &dataset,
+        &input.display().to_string(),
+        baseline,
+        window,
+        config,
+        trace_model,
+    )
+}
+
+/// Analyses a dataset read from `what` (a directory, a live cluster): explicit `--baseline` and
+/// `--window` ranges, or found in the data.
+pub fn analyze_dataset(
+    dataset: &baynet::model::Dataset,
+    what: &str,
+    baseline: Option<&str>,
+    window: Option<&str>,
+    config: &AnalysisConfig,
+    trace_model: Option<&Path>,
+) -> anyhow::Result<Analysis> {
+    let data = data_range_with_logs(&dataset.spans, &dataset.series, &dataset.logs)
+        .with_context(|| format!("{what} holds no traces, metrics or logs to analyse"))?;
     let baseline = baseline
         .map(|text| parse_range(text, data))
         .transpose()
@@ -72,7 +86,7 @@ pub fn analyze_dir_with_model(
         .context("--window")?;
     let log_family = RecordLogs::new(&dataset.logs);
     let scored = match trace_model {
-        Some(dir) => Some(score_with_model(dir, &dataset)?),
+        Some(dir) => Some(score_with_model(dir, dataset)?),
         None => None,
     };
     Ok(analyze_with_focus(

@@ -18,13 +18,22 @@ pub struct ChatArgs {
     /// cluster with `baynet fetch`).
     #[arg(
         long,
-        required_unless_present = "incident",
-        conflicts_with = "incident"
+        required_unless_present_any = ["incident", "live"],
+        conflicts_with_all = ["incident", "live"]
     )]
     input: Option<PathBuf>,
     /// A recorded incident or experiment in the knowledge base (its id, see `baynet kb list`).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "live")]
     incident: Option<String>,
+    /// Discuss what the live cluster shows now: the last `--since` of telemetry is read from
+    /// the configured sources (see `baynet doctor`) and analysed.
+    #[arg(long)]
+    live: bool,
+    /// With --live: how much recent telemetry to read (the baseline and the incident).
+    #[arg(long, default_value = "40m", requires = "live")]
+    since: String,
+    #[command(flatten)]
+    sources: super::doctor::SourceArgs,
     /// The user knowledge directory searched for similar past incidents (default
     /// `$XDG_DATA_HOME/baynet/knowledge`; the curated `knowledge/` is always included).
     #[arg(long, env = "BAYNET_KB_DIR")]
@@ -76,17 +85,72 @@ fn situation(args: &ChatArgs) -> anyhow::Result<Situation> {
         };
         return Ok(baynet::knowledge::recall::situation_of(&record, similar));
     }
+    if args.live {
+        let analysis = live_analysis(args)?;
+        return Ok(with_similar(args, &analysis));
+    }
     let input = args
         .input
         .as_deref()
-        .context("give --input DIR or --incident ID")?;
+        .context("give --input DIR, --incident ID or --live")?;
     let analysis = super::analyze::analyze_dir(input, None, None, &AnalysisConfig::default())?;
+    Ok(with_similar(args, &analysis))
+}
+
+/// Reads the last `--since` from the live sources and analyses it.
+fn live_analysis(args: &ChatArgs) -> anyhow::Result<baynet::analysis::Analysis> {
+    use baynet::source::fetch::{FetchOptions, fetch};
+    let config = args.sources.load()?;
+    let length = baynet::model::time::parse_duration(&args.since)
+        .map_err(anyhow::Error::msg)
+        .context("--since")?;
+    // The newest seconds may not be ingested yet.
+    let end = super::doctor::now().minus(std::time::Duration::from_secs(15));
+    let range = baynet::model::TimeRange::new(end.minus(length), end)
+        .context("--since must be a positive duration")?;
+    // Sample traces minute by minute (newest first), so the baseline and the incident are
+    // both represented rather than the first few hundred traces of one search.
+    let mut config = config;
+    let minutes = length.as_secs().div_ceil(60).max(1);
+    config.limits.tempo_search_window = std::time::Duration::from_secs(60);
+    config.limits.tempo_search_limit = config.limits.tempo_search_limit.min(50);
+    let limit = usize::try_from(minutes)
+        .unwrap_or(usize::MAX)
+        .saturating_mul(config.limits.tempo_search_limit)
+        .min(config.limits.max_traces);
+    let source = baynet::source::LiveSource::new(&config)?;
+    let options = FetchOptions {
+        range,
+        logs: baynet::source::LogSelection::default(),
+        traces: baynet::source::TraceSelection {
+            limit,
+            ..baynet::source::TraceSelection::default()
+        },
+    };
+    let (dataset, report) = super::doctor::runtime()?.block_on(fetch(&source, &options));
+    for part in &report.parts {
+        if let Some(error) = &part.error {
+            eprintln!("warning: {}: {error}", part.part);
+        }
+    }
+    super::analyze::analyze_dataset(
+        &dataset,
+        &format!("the live cluster ({})", report.source),
+        None,
+        None,
+        &AnalysisConfig::default(),
+        None,
+    )
+}
+
+/// The situation of `analysis` with the similar past incidents the knowledge base holds.
+fn with_similar(args: &ChatArgs, analysis: &baynet::analysis::Analysis) -> Situation {
     let similar = if args.similar == 0 {
         Vec::new()
     } else {
         // A broken knowledge base must not keep the chat from answering about the incident.
         match super::kb::open(args.kb_dir.clone()).and_then(|mut kb| {
-            baynet::knowledge::similar_incidents(&mut kb.store, &analysis, args.similar)
+            baynet::knowledge::similar_incidents(&mut kb.store, analysis, args.similar)
                 .map_err(anyhow::Error::from)
         }) {
             Ok(similar) => similar,
@@ -98,7 +162,7 @@ fn situation(args: &ChatArgs) -> anyhow::Result<Situation> {
             }
         }
     };
-    Ok(Situation::from_analysis(&analysis, similar))
+    Situation::from_analysis(analysis, similar)
 }
 
 fn llm(args: &ChatArgs) -> anyhow::Result<Option<LlmClient>> {

@@ -1,14 +1,18 @@
 //! `baynet console` (and `baynet` without arguments): the terminal console on the built-in
-//! simulation, or on an offline input directory.
+//! simulation, on a live cluster (when sources are configured), or on an offline input
+//! directory.
 
 use anyhow::{Context, bail};
 use baynet::analysis::AnalysisConfig;
 use baynet::console::theme::{Palette, Theme};
-use baynet::live::{PastIncident, Retriever, SimSettings, start_offline, start_simulation};
+use baynet::live::{
+    PastIncident, PollSettings, Retriever, SimSettings, start_live, start_offline, start_simulation,
+};
 use baynet::scenario;
 use clap::Args;
 use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::time::Duration;
 
 #[derive(Debug, Args, Default)]
 pub struct ConsoleArgs {
@@ -40,10 +44,22 @@ pub struct ConsoleArgs {
     /// Do not search the knowledge base (the Incidents view stays empty).
     #[arg(long)]
     no_kb: bool,
-    /// Configuration file (default `$BAYNET_CONFIG` or `~/.config/baynet/config.toml`); the
-    /// console reads its key bindings from `[console.keys]`.
-    #[arg(long)]
-    config: Option<PathBuf>,
+    /// Live sources (config file, environment, flags). With any source configured the console
+    /// watches the live cluster; the config file's `[console.keys]` remaps keys.
+    #[command(flatten)]
+    sources: super::doctor::SourceArgs,
+    /// Play the built-in simulation even when live sources are configured.
+    #[arg(long, conflicts_with = "input")]
+    sim: bool,
+    /// Live: poll the sources this often [default: 15s].
+    #[arg(long, value_name = "DURATION")]
+    poll: Option<String>,
+    /// Live: the analysed window, the most recent data [default: 10m].
+    #[arg(long, value_name = "DURATION")]
+    window: Option<String>,
+    /// Live: the baseline learned as normal before the window [default: 30m].
+    #[arg(long, value_name = "DURATION")]
+    baseline: Option<String>,
 }
 
 /// Past incidents like the current analysis. The knowledge base is opened for each search and
@@ -77,16 +93,38 @@ fn retriever(kb_dir: Option<PathBuf>) -> Retriever {
     })
 }
 
+/// Writes a postmortem recorded in the console into the user knowledge directory and indexes
+/// it (the knowledge base is opened per save, so other processes are not locked out).
+fn saver(kb_dir: Option<PathBuf>) -> baynet::console::Saver {
+    Box::new(move |record| {
+        let embedder = super::kb::embedder().map_err(|error| format!("{error:#}"))?;
+        let paths = baynet::knowledge::KbPaths::resolve(kb_dir.clone())?;
+        let mut kb = baynet::knowledge::KnowledgeBase::open(paths, embedder)
+            .map_err(|error| format!("knowledge base unavailable: {error}"))?;
+        kb.record(record)
+            .map(|path| path.display().to_string())
+            .map_err(|error| error.to_string())
+    })
+}
+
 pub fn run(args: &ConsoleArgs) -> anyhow::Result<()> {
     let palette: Palette = args.palette.parse().map_err(anyhow::Error::msg)?;
     let theme = Theme::from_env(palette);
     if !std::io::stdout().is_terminal() {
         bail!("the console needs a terminal; for scripts use `baynet sim run` or `baynet detect`");
     }
+    let sources = &args.sources;
+    let overrides = baynet::config::Overrides {
+        loki: sources.loki.clone(),
+        tempo: sources.tempo.clone(),
+        prometheus: sources.prometheus.clone(),
+        kiali: sources.kiali.clone(),
+        namespace: sources.namespace.clone(),
+    };
     let settings = baynet::config::load(
-        args.config.as_deref(),
-        &baynet::config::Overrides::default(),
-        &|name| std::env::var(name).ok(),
+        sources.config.as_deref(),
+        &overrides,
+        &baynet::config::process_env,
     )
     .context("reading the configuration")?;
     let keymap = baynet::console::keys::Keymap::with_overrides(&settings.console_keys)
@@ -98,6 +136,29 @@ pub fn run(args: &ConsoleArgs) -> anyhow::Result<()> {
         let dataset = baynet::input_dir::read_dir(dir)
             .with_context(|| format!("cannot read {}", dir.display()))?;
         start_offline(dataset, format!("input: {}", dir.display()), config, past)?
+    } else if settings.has_sources() && !args.sim && args.scenario.is_none() {
+        let duration = |text: &Option<String>, flag: &str, default: Duration| match text {
+            None => Ok(default),
+            Some(text) => baynet::model::time::parse_duration(text)
+                .map_err(anyhow::Error::msg)
+                .with_context(|| format!("{flag} {text}")),
+        };
+        let defaults = PollSettings::default();
+        let poll = PollSettings {
+            every: duration(&args.poll, "--poll", defaults.every)?,
+            max_window: duration(&args.window, "--window", defaults.max_window)?,
+            baseline: duration(&args.baseline, "--baseline", defaults.baseline)?,
+            ..defaults
+        };
+        let source = baynet::source::LiveSource::new(&settings)
+            .context("setting up the live sources (check them with `baynet doctor`)")?;
+        start_live(
+            std::sync::Arc::new(source),
+            std::sync::Arc::new(super::doctor::now),
+            poll,
+            config,
+            past,
+        )?
     } else {
         let scenarios = match &args.scenario {
             Some(name) => vec![scenario::resolve(name)?],
@@ -113,6 +174,7 @@ pub fn run(args: &ConsoleArgs) -> anyhow::Result<()> {
         }
         start_simulation(settings, config, past)?
     };
-    baynet::console::run(live, theme, keymap)?;
+    let save = (!args.no_kb).then(|| saver(args.kb_dir.clone()));
+    baynet::console::run(live, theme, keymap, save)?;
     Ok(())
 }

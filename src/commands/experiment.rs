@@ -5,7 +5,9 @@
 use anyhow::{Context, bail};
 use baynet::analysis::Analysis;
 use baynet::experiment::kubectl::{Kubectl, KubectlControl};
-use baynet::experiment::live::{FetchTelemetry, NoTelemetry, WallClockSource, wall_now};
+use baynet::experiment::live::{
+    FetchTelemetry, NoTelemetry, SourceFetch, WallClockSource, wall_now,
+};
 use baynet::experiment::recorder::{Observation, Schedule};
 use baynet::experiment::runner::{
     NoControl, Recorded, RunError, RunSettings, SimSource, SourceError, TelemetrySource, Timing,
@@ -111,6 +113,9 @@ struct RunArgs {
     /// kubectl program.
     #[arg(long, default_value = "kubectl")]
     kubectl: PathBuf,
+    /// With --live: where the telemetry comes from (as for `baynet doctor`).
+    #[command(flatten)]
+    sources: super::doctor::SourceArgs,
     /// kubectl `--context`.
     #[arg(long)]
     context: Option<String>,
@@ -440,11 +445,28 @@ fn record_live(
     settings: &RunSettings,
     notes: &mut Vec<String>,
 ) -> anyhow::Result<(Recorded, String)> {
-    // The live Loki/Tempo/Prometheus clients plug in here through `FetchTelemetry`.
-    let telemetry = NoTelemetry;
+    let config = baynet::config::load(
+        args.sources.config.as_deref(),
+        &baynet::config::Overrides {
+            loki: args.sources.loki.clone(),
+            tempo: args.sources.tempo.clone(),
+            prometheus: args.sources.prometheus.clone(),
+            kiali: args.sources.kiali.clone(),
+            namespace: args.sources.namespace.clone(),
+        },
+        &baynet::config::process_env,
+    )
+    .context("configuration")?;
+    let telemetry: Box<dyn FetchTelemetry> = if config.has_sources() {
+        let source = baynet::source::LiveSource::new(&config)
+            .context("setting up the live sources (check them with `baynet doctor`)")?;
+        Box::new(SourceFetch::new(Box::new(source), 300).map_err(anyhow::Error::msg)?)
+    } else {
+        Box::new(NoTelemetry)
+    };
     let connected = telemetry.connected();
     if !connected {
-        let message = "no live telemetry source is connected in this build: the schedule (and, with --apply, kubectl apply/delete) is carried out and recorded; detection, MTTD, MTTR and golden signals are not";
+        let message = "no live telemetry source is configured (config file, BAYNET_*_URL or --loki/--tempo/--prometheus): the schedule (and, with --apply, kubectl apply/delete) is carried out and recorded; detection, MTTD, MTTR and golden signals are not";
         eprintln!("warning: {message}");
         notes.push(message.to_owned());
     }
@@ -486,7 +508,7 @@ fn record_live(
     } else {
         if !connected {
             bail!(
-                "--live without --apply needs --fault-start (and --fault-end) until a live telemetry source is connected: the fault window cannot be detected from no telemetry"
+                "--live without --apply needs --fault-start (and --fault-end) when no live telemetry source is configured: the fault window cannot be detected from no telemetry"
             );
         }
         let start = wall_now();

@@ -71,7 +71,7 @@ pub fn draw(frame: &mut Frame<'_>, app: &App, theme: &Theme) {
         View::Metrics => views::metrics(frame, body, app, theme),
         View::Chat => views::chat(frame, body, app, theme),
         View::Incidents => views::incidents(frame, body, app, theme),
-        View::Experiments => views::later(frame, body, app.view, theme),
+        View::Experiments => views::experiments(frame, body, app, theme),
     }
     if prompt {
         let line = match &app.mode {
@@ -120,6 +120,19 @@ fn draw_status(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
         )),
         None => parts.push(Span::raw("starting…")),
     }
+    if let Some(status) = &app.status {
+        for part in &status.health {
+            if part.ok {
+                parts.push(Span::raw(format!(" {}✓", sanitize(&part.part))));
+            } else {
+                let detail: String = sanitize(&part.detail).chars().take(48).collect();
+                parts.push(Span::styled(
+                    format!(" {}✗ {detail}", sanitize(&part.part)),
+                    theme.alert(),
+                ));
+            }
+        }
+    }
     let live = if app.paused {
         Span::styled(" │ PAUSED", theme.alert())
     } else if app
@@ -128,6 +141,12 @@ fn draw_status(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
         .is_some_and(crate::live::Snapshot::is_offline)
     {
         Span::raw(" │ offline")
+    } else if app
+        .status
+        .as_ref()
+        .is_some_and(|s| s.phase == crate::live::Phase::Live)
+    {
+        Span::raw(" │ LIVE")
     } else {
         Span::raw(format!(
             " │ LIVE {}×",

@@ -24,7 +24,7 @@ pub enum View {
     Incidents,
     /// The guided root-cause chat.
     Chat,
-    /// Experiments (a later issue).
+    /// Recording an experiment or a live incident, and its timeline.
     Experiments,
 }
 
@@ -129,12 +129,26 @@ impl Filter {
 }
 
 /// What the loop must do after an input.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Request {
     /// Pause or resume the source.
     SetPaused(bool),
+    /// Write a recorded postmortem into the knowledge base (in the background; the result
+    /// comes back through [`App::on_saved`]).
+    Save(Box<crate::knowledge::record::Postmortem>),
     /// Leave the console.
     Quit,
+}
+
+/// A recording the user stopped, and what became of its postmortem.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SavedRecording {
+    /// Record id.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// `None` while being written; the file, or why it could not be written.
+    pub outcome: Option<Result<String, String>>,
 }
 
 /// The whole console state.
@@ -176,6 +190,12 @@ pub struct App {
     pub reader_scroll: usize,
     /// Key bindings.
     pub keymap: Keymap,
+    /// The recording in progress, or the last one stopped.
+    pub recording: Option<crate::live::recording::Recording>,
+    /// Recordings stopped in this session, newest last.
+    pub saved: Vec<SavedRecording>,
+    /// Whether recorded postmortems can be saved (a knowledge base is configured).
+    pub can_save: bool,
 }
 
 impl Default for App {
@@ -207,14 +227,25 @@ impl App {
             open_incident: None,
             reader_scroll: 0,
             keymap: Keymap::default(),
+            recording: None,
+            saved: Vec::new(),
+            can_save: true,
         }
     }
 
     /// Takes news from the engine. While paused, snapshots are ignored (the screen is frozen).
     pub fn on_live(&mut self, event: LiveEvent) {
         match event {
-            LiveEvent::Status(status) => self.status = Some(status),
+            LiveEvent::Status(status) => {
+                if let Some(recording) = &mut self.recording {
+                    recording.on_status(&status);
+                }
+                self.status = Some(status);
+            }
             LiveEvent::Snapshot(snapshot) => {
+                if let Some(recording) = &mut self.recording {
+                    recording.observe(&snapshot);
+                }
                 if self.paused {
                     return;
                 }
@@ -463,12 +494,92 @@ impl App {
         }
     }
 
+    /// `r`: starts recording, or stops the running recording and asks for its postmortem to
+    /// be saved.
     fn record(&mut self) -> Vec<Request> {
-        self.message = Some(
-            "recording from the console is not in this build yet: use `baynet experiment run`"
-                .to_owned(),
-        );
+        if let Some(recording) = self.recording.as_mut().filter(|r| r.is_running()) {
+            recording.stop();
+            let root = recording
+                .experiment
+                .as_ref()
+                .map(|e| e.root_cause.clone())
+                .or_else(|| {
+                    self.snapshot
+                        .as_ref()
+                        .and_then(|s| s.services.first())
+                        .map(|s| s.name.clone())
+                })
+                .unwrap_or_else(|| "incident".to_owned());
+            let slug: String = root
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() {
+                        c.to_ascii_lowercase()
+                    } else {
+                        '-'
+                    }
+                })
+                .take(40)
+                .collect();
+            let id = format!("rec-{}-{slug}", recording.started.format("%Y%m%d-%H%M%S"));
+            if !self.can_save {
+                self.message = Some(
+                    "recording stopped; not saved: the knowledge base is off (--no-kb)".to_owned(),
+                );
+                return Vec::new();
+            }
+            return match recording.postmortem(&id) {
+                Ok(record) => {
+                    self.message = Some(format!("recording stopped; saving {id}…"));
+                    self.saved.push(SavedRecording {
+                        id,
+                        title: record.title.clone(),
+                        outcome: None,
+                    });
+                    if self.saved.len() > 20 {
+                        self.saved.remove(0);
+                    }
+                    vec![Request::Save(Box::new(record))]
+                }
+                Err(error) => {
+                    self.message = Some(format!("recording stopped; not saved: {error}"));
+                    Vec::new()
+                }
+            };
+        }
+        match &self.status {
+            Some(status) if status.phase != crate::live::Phase::Offline => {
+                self.recording = Some(crate::live::recording::Recording::start(status));
+                self.message = Some(format!(
+                    "recording; press {} again to stop and save the postmortem",
+                    self.keymap.keys_of(Action::Record)
+                ));
+            }
+            Some(_) => {
+                self.message =
+                    Some("offline data is not recorded: it is already a saved incident".to_owned());
+            }
+            None => {
+                self.message = Some("nothing to record yet: the source has not started".to_owned())
+            }
+        }
         Vec::new()
+    }
+
+    /// The outcome of a [`Request::Save`].
+    pub fn on_saved(&mut self, id: &str, outcome: Result<String, String>) {
+        self.message = Some(match &outcome {
+            Ok(path) => format!("saved {id} to {path}"),
+            Err(error) => format!("could not save {id}: {error}"),
+        });
+        match self.saved.iter_mut().find(|s| s.id == id) {
+            Some(saved) => saved.outcome = Some(outcome),
+            None => self.saved.push(SavedRecording {
+                id: id.to_owned(),
+                title: String::new(),
+                outcome: Some(outcome),
+            }),
+        }
     }
 
     fn toggle_pause(&mut self) -> Vec<Request> {
@@ -694,7 +805,16 @@ pub fn help_for(view: View, keys: &Keymap) -> Vec<(String, String)> {
                 "answers come from the offline analyst, citing [service], [trace] and [incident]",
             ),
         ],
-        View::Experiments => vec![(k(Action::Record), "start / stop recording")],
+        View::Experiments => vec![
+            (
+                k(Action::Record),
+                "start / stop recording (works in every view)",
+            ),
+            (
+                String::new(),
+                "a stopped recording is saved as a postmortem in your knowledge directory",
+            ),
+        ],
     };
     rows.extend(
         specific
@@ -732,6 +852,8 @@ mod tests {
             speed: 20.0,
             paused: false,
             buffered_logs: 0,
+            health: Vec::new(),
+            experiment: None,
         };
         let mut snapshot = Snapshot::empty(source);
         snapshot.services = names

@@ -78,13 +78,21 @@ impl SeriesBuffer {
         }
     }
 
-    /// Appends the samples of one scrape and forgets what is older than the horizon.
+    /// Appends the samples of one scrape (or one range query) and forgets what is older than
+    /// the horizon. Samples not newer than a series' last one are dropped: consecutive range
+    /// queries share their boundary sample, and an out-of-order sample would break the
+    /// detectors' time order.
     pub fn append(&mut self, scraped: Vec<Series>, now: Timestamp) {
         for one in scraped {
-            self.series
-                .entry(one.labels)
-                .or_default()
-                .extend(one.samples);
+            let samples = self.series.entry(one.labels).or_default();
+            for sample in one.samples {
+                if samples
+                    .back()
+                    .is_none_or(|last| sample.timestamp > last.timestamp)
+                {
+                    samples.push_back(sample);
+                }
+            }
         }
         let oldest = now.minus(self.horizon);
         for samples in self.series.values_mut() {
@@ -165,5 +173,29 @@ mod tests {
                 .collect::<Vec<_>>()
         );
         assert_eq!(buffer.since(Timestamp::from_secs(50))[0].samples.len(), 1);
+    }
+
+    #[test]
+    fn overlapping_range_queries_keep_each_sample_once() {
+        let mut buffer = SeriesBuffer::new(Duration::from_secs(600));
+        let labels: Labels = [("__name__".to_owned(), "up".to_owned())].into();
+        let series = |times: &[i64]| Series {
+            labels: labels.clone(),
+            samples: times
+                .iter()
+                .map(|&t| Sample {
+                    timestamp: Timestamp::from_secs(t),
+                    value: 1.0,
+                })
+                .collect(),
+        };
+        buffer.append(vec![series(&[0, 15, 30])], Timestamp::from_secs(30));
+        buffer.append(vec![series(&[30, 45, 10, 60])], Timestamp::from_secs(60));
+        let times: Vec<i64> = buffer.since(Timestamp(0))[0]
+            .samples
+            .iter()
+            .map(|s| s.timestamp.0 / 1_000_000_000)
+            .collect();
+        assert_eq!(times, vec![0, 15, 30, 45, 60]);
     }
 }

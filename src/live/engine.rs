@@ -79,6 +79,20 @@ pub struct LiveHandle {
 }
 
 impl LiveHandle {
+    pub(super) fn new(
+        events: Receiver<LiveEvent>,
+        paused: Arc<AtomicBool>,
+        stop: Arc<AtomicBool>,
+        threads: Vec<JoinHandle<()>>,
+    ) -> Self {
+        Self {
+            events,
+            paused,
+            stop,
+            threads,
+        }
+    }
+
     /// Pauses or resumes the source (simulated time stands still while paused).
     pub fn set_paused(&self, paused: bool) {
         self.paused.store(paused, Ordering::Relaxed);
@@ -133,6 +147,8 @@ pub fn start_offline(
                 speed: 0.0,
                 paused: false,
                 buffered_logs: dataset.logs.len(),
+                health: Vec::new(),
+                experiment: None,
             };
             let _ = sender.send(LiveEvent::Status(source.clone()));
             let job = AnalysisJob {
@@ -170,6 +186,7 @@ struct Current {
     name: String,
     started: Timestamp,
     next_scrape: Timestamp,
+    experiment: Option<super::ExperimentInfo>,
 }
 
 fn begin(settings: &SimSettings, index: usize, start: Timestamp) -> Result<Current, LiveError> {
@@ -185,7 +202,20 @@ fn begin(settings: &SimSettings, index: usize, start: Timestamp) -> Result<Curre
     }
     config.start = start;
     let simulation = Simulation::new(config).map_err(LiveError::Simulation)?;
+    let experiment =
+        simulation
+            .fault_window()
+            .map(|(fault_start, fault_end)| super::ExperimentInfo {
+                scenario: scenario.name.clone(),
+                root_cause: scenario.fault.target.clone(),
+                fault_class: scenario.fault.class.as_str().to_owned(),
+                chaos_kind: scenario.kind.as_str().to_owned(),
+                path: scenario.path.as_ref().map(|p| p.display().to_string()),
+                fault_start,
+                fault_end,
+            });
     Ok(Current {
+        experiment,
         started: simulation.now(),
         next_scrape: simulation.now(),
         name: scenario.name.clone(),
@@ -260,7 +290,7 @@ pub fn start_simulation(
     })
 }
 
-fn analysis_worker(
+pub(super) fn analysis_worker(
     jobs: &Receiver<AnalysisJob>,
     sender: &Sender<LiveEvent>,
     config: &AnalysisConfig,
@@ -391,6 +421,8 @@ fn status(
         speed: settings.speed,
         paused,
         buffered_logs: buffers.logs.len(),
+        health: Vec::new(),
+        experiment: current.experiment.clone(),
     }
 }
 

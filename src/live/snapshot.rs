@@ -135,7 +135,7 @@ pub struct PastIncident {
 pub type Retriever = Box<dyn FnMut(&Analysis) -> Result<Vec<PastIncident>, String> + Send>;
 
 /// One analysis result and the data around it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Snapshot {
     /// The source as of the data.
     pub source: SourceStatus,
@@ -161,6 +161,8 @@ pub struct Snapshot {
     pub past: Vec<PastIncident>,
     /// Why there are no past incidents, when retrieval failed or is off.
     pub past_problem: Option<String>,
+    /// The analysis itself (what a recording drafts its postmortem from).
+    pub analysis: Option<std::sync::Arc<Analysis>>,
 }
 
 /// The data one analysis reads.
@@ -519,6 +521,7 @@ pub fn build_snapshot(
         problem,
         past,
         past_problem,
+        analysis: analysis.map(std::sync::Arc::new),
     }
 }
 
@@ -539,6 +542,7 @@ impl Snapshot {
             problem: Some("waiting for the first analysis".to_owned()),
             past: Vec::new(),
             past_problem: None,
+            analysis: None,
         }
     }
 

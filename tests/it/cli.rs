@@ -100,3 +100,21 @@ fn sim_scenarios_lists_the_twelve_experiments() {
     assert_eq!(code, 1);
     assert!(stderr.contains("cannot target `carts-db`"), "{stderr}");
 }
+
+/// `baynet … | head` closes stdout early: the process leaves with SIGPIPE's status (141) and
+/// no panic message, like any Unix tool.
+#[test]
+fn a_closed_stdout_ends_the_command_quietly() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_baynet"))
+        .args(["bn", "marginals", "--bif", ASIA, "--json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Close the read end before the child writes.
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(output.status.code(), Some(141), "{stderr}");
+}

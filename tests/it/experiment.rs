@@ -478,7 +478,7 @@ fn live_apply_applies_at_the_fault_start_and_deletes_at_the_fault_end() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stderr}");
     assert!(
-        stderr.contains("no live telemetry source is connected"),
+        stderr.contains("no live telemetry source is configured"),
         "{stderr}"
     );
     let calls = env.calls();
@@ -503,7 +503,7 @@ fn live_apply_applies_at_the_fault_start_and_deletes_at_the_fault_end() {
     assert!(
         parsed
             .body
-            .contains("no live telemetry source is connected")
+            .contains("no live telemetry source is configured")
     );
 }
 
@@ -691,4 +691,61 @@ fn live_without_apply_needs_the_times_until_telemetry_is_connected() {
     );
     assert_eq!(report["report"]["mttd_secs"], serde_json::Value::Null);
     assert!(env.calls().is_empty(), "no kubectl without --apply");
+}
+
+/// `experiment run --live` with sources configured records an experiment someone else ran from
+/// the telemetry Loki and Tempo hold (the simulator serving their APIs, the fault 8 to 14
+/// minutes after its start): the right service is ranked first and the MTTD is measured.
+#[test]
+fn a_live_experiment_is_recorded_from_the_configured_sources() {
+    let (_server, base, start) = crate::support::serve_past_simulation(
+        "06",
+        5,
+        (
+            Duration::from_secs(8 * 60),
+            Duration::from_secs(6 * 60),
+            Duration::from_secs(3 * 60),
+        ),
+        Duration::from_secs(18 * 60),
+    );
+    let fault_start = start.plus(Duration::from_secs(8 * 60));
+    let fault_end = start.plus(Duration::from_secs(14 * 60));
+    let output = Command::new(env!("CARGO_BIN_EXE_baynet"))
+        .args([
+            "experiment",
+            "run",
+            "06",
+            "--live",
+            "--fault-start",
+            &fault_start.to_rfc3339(),
+            "--fault-end",
+            &fault_end.to_rfc3339(),
+            "--baseline",
+            "8m",
+            "--recovery",
+            "3m",
+            "--loki",
+            &base,
+            "--tempo",
+            &base,
+            "--no-kb",
+            "--json",
+        ])
+        .env_remove("BAYNET_PROMETHEUS_URL")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(!stderr.contains("no live telemetry source"), "{stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let mttd = report["report"]["mttd_secs"].as_f64();
+    assert!(
+        mttd.is_some_and(|s| (0.0..=300.0).contains(&s)),
+        "MTTD {mttd:?}: {}",
+        serde_json::to_string_pretty(&report["report"]).unwrap()
+    );
+    assert!(
+        report["analysed_steps"].as_u64().unwrap_or(0) >= 10,
+        "{report}"
+    );
 }

@@ -79,3 +79,41 @@ pub fn require_program(program: &str, require_env: &str) -> bool {
     }
     found
 }
+
+/// The simulator serving the Loki and Tempo APIs on 127.0.0.1 with data already recorded: the
+/// scenario started `ago` before now (baseline, fault and recovery as given), and the server
+/// holds everything up to now. Returns the runtime serving it (keep it alive), the base URL and
+/// the simulation's start.
+pub fn serve_past_simulation(
+    scenario: &str,
+    seed: u64,
+    phases: (Duration, Duration, Duration),
+    ago: Duration,
+) -> (tokio::runtime::Runtime, String, baynet::model::Timestamp) {
+    let scenario = baynet::scenario::resolve(scenario).unwrap();
+    let mut config = baynet::sim::run::config_for(&scenario, seed);
+    (config.baseline, config.fault_duration, config.recovery) = phases;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let now = baynet::model::Timestamp::from_secs(i64::try_from(now).unwrap());
+    config.start = now.minus(ago);
+    let start = config.start;
+    let simulation = baynet::sim::Simulation::new(config).unwrap();
+    let mut host = baynet::sim_server::SimHost::new(simulation, 2_000_000, 200_000);
+    host.advance_to(now);
+    let host = std::sync::Arc::new(std::sync::Mutex::new(host));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = baynet::sim_server::router(host);
+    runtime.spawn(async move { axum::serve(listener, app).await });
+    (runtime, format!("http://{addr}"), start)
+}

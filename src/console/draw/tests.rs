@@ -103,6 +103,8 @@ fn sample_snapshot() -> Snapshot {
             speed: 20.0,
             paused: false,
             buffered_logs: 2,
+            health: Vec::new(),
+            experiment: None,
         },
         baseline: TimeRange::new(at(0), at(150)),
         window: TimeRange::new(at(150), at(300)),
@@ -118,6 +120,7 @@ fn sample_snapshot() -> Snapshot {
         problem: None,
         past: Vec::new(),
         past_problem: None,
+        analysis: None,
     }
 }
 
@@ -419,15 +422,113 @@ fn incidents_say_why_the_list_is_empty() {
     );
 }
 
+fn experiment_status(now: i64) -> SourceStatus {
+    SourceStatus {
+        now: at(now),
+        experiment: Some(crate::live::ExperimentInfo {
+            scenario: "06-payment-pod-failure-one".to_owned(),
+            root_cause: "payment".to_owned(),
+            fault_class: "pod-failure".to_owned(),
+            chaos_kind: "PodChaos".to_owned(),
+            path: None,
+            fault_start: at(180),
+            fault_end: at(420),
+        }),
+        ..sample_snapshot().source
+    }
+}
+
 #[test]
-fn the_experiments_tab_says_plainly_that_it_is_not_built() {
-    let mut app = app();
+fn the_experiments_view_records_a_timeline_and_saves_a_postmortem() {
+    let mut app = App::new();
+    app.on_live(LiveEvent::Status(experiment_status(100)));
     key(&mut app, KeyCode::Char('8'));
-    let screen = text(&render(&app, &Theme::default(), 100, 30));
+    let screen = text(&render(&app, &Theme::default(), 110, 30));
+    assert!(screen.contains("Not recording. Press r"), "{screen}");
     assert!(
-        screen.contains("Experiments: not in this build yet"),
+        screen.contains("Playing 06-payment-pod-failure-one: pod-failure on payment"),
         "{screen}"
     );
+    key(&mut app, KeyCode::Char('r'));
+    assert!(app.recording.as_ref().is_some_and(|r| r.is_running()));
+    app.on_live(LiveEvent::Status(experiment_status(200)));
+    let mut snapshot = sample_snapshot();
+    snapshot.source = experiment_status(300);
+    snapshot.analysis = Some(crate::live::recording::payment_analysis());
+    app.on_live(LiveEvent::Snapshot(Box::new(snapshot)));
+    let screen = text(&render(&app, &Theme::default(), 110, 30));
+    assert!(screen.contains("● REC since"), "{screen}");
+    assert!(screen.contains("fault-start"), "{screen}");
+    assert!(screen.contains("payment turned red (87 %)"), "{screen}");
+    // Ranked first at 300 s, 120 s after the fault start at 180 s.
+    assert!(screen.contains("MTTD 2m"), "{screen}");
+    let requests = app.on_key(KeyEvent::new(KeyCode::Char('r'), KeyModifiers::NONE));
+    let [crate::console::state::Request::Save(record)] = requests.as_slice() else {
+        panic!("one save request, got {requests:?}");
+    };
+    assert_eq!(record.root_cause_service, "payment");
+    assert_eq!(record.fault_class, "pod-failure");
+    assert!(record.id.starts_with("rec-20250101-0"), "{}", record.id);
+    let id = record.id.clone();
+    let screen = text(&render(&app, &Theme::default(), 110, 30));
+    assert!(screen.contains("saving…"), "{screen}");
+    app.on_saved(&id, Ok("/kb/rec.md".to_owned()));
+    let screen = text(&render(&app, &Theme::default(), 110, 30));
+    assert!(screen.contains("/kb/rec.md"), "{screen}");
+    assert!(screen.contains("last recording"), "{screen}");
+}
+
+#[test]
+fn a_recording_without_an_analysis_or_without_a_knowledge_base_is_not_saved() {
+    let mut app = app();
+    key(&mut app, KeyCode::Char('r'));
+    let requests = app.on_key(KeyEvent::new(KeyCode::Char('r'), KeyModifiers::NONE));
+    assert!(requests.is_empty());
+    assert!(
+        app.message
+            .as_deref()
+            .is_some_and(|m| m.contains("no analysis finished")),
+        "{:?}",
+        app.message
+    );
+    let mut off = self::app();
+    off.can_save = false;
+    key(&mut off, KeyCode::Char('r'));
+    let requests = off.on_key(KeyEvent::new(KeyCode::Char('r'), KeyModifiers::NONE));
+    assert!(requests.is_empty());
+    assert!(
+        off.message
+            .as_deref()
+            .is_some_and(|m| m.contains("--no-kb"))
+    );
+}
+
+#[test]
+fn the_status_bar_shows_each_live_source() {
+    let mut app = app();
+    let mut status = sample_snapshot().source;
+    status.phase = Phase::Live;
+    status.health = vec![
+        crate::live::PartHealth {
+            part: "logs".to_owned(),
+            ok: true,
+            detail: "12 new".to_owned(),
+        },
+        crate::live::PartHealth {
+            part: "metrics".to_owned(),
+            ok: false,
+            detail: "prometheus: connection refused\u{1b}[31m".to_owned(),
+        },
+    ];
+    app.on_live(LiveEvent::Status(status));
+    let screen = text(&render(&app, &Theme::default(), 160, 30));
+    assert!(screen.contains("logs✓"), "{screen}");
+    assert!(
+        screen.contains("metrics✗ prometheus: connection refused"),
+        "{screen}"
+    );
+    assert!(screen.contains("│ LIVE │"), "{screen}");
+    assert!(!screen.contains('\u{1b}'));
 }
 
 #[test]

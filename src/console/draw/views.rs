@@ -403,11 +403,134 @@ pub fn metrics(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
 }
 
 /// The tabs of features that come with later issues: says so plainly.
-pub fn later(frame: &mut Frame<'_>, area: Rect, view: View, theme: &Theme) {
-    let text =
-        "Experiments: not in this build yet. Record an experiment with `baynet experiment run`.";
+/// The Experiments view: the recording in progress (or the last one) with its timeline, what
+/// the simulation is playing, and the postmortems saved in this session.
+pub fn experiments(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
+    let record_key = app.keymap.keys_of(crate::console::keys::Action::Record);
+    let mut lines: Vec<Line<'_>> = Vec::new();
+    let fmt = |t: crate::model::Timestamp| t.format("%H:%M:%S");
+    let since = |from: crate::model::Timestamp, to: crate::model::Timestamp| {
+        crate::model::time::format_duration(std::time::Duration::from_secs(
+            to.since(from).as_secs(),
+        ))
+    };
+    match &app.recording {
+        Some(recording) => {
+            let now = app.status.as_ref().map_or(recording.started, |s| s.now);
+            let head = if recording.is_running() {
+                Line::from(vec![
+                    Span::styled("● REC ", theme.alert()),
+                    Span::raw(format!(
+                        "since {} ({}) — {} stops and saves",
+                        fmt(recording.started),
+                        since(recording.started, now),
+                        record_key
+                    )),
+                ])
+            } else {
+                Line::styled(
+                    format!(
+                        "last recording {}–{}",
+                        fmt(recording.started),
+                        fmt(recording.stopped.unwrap_or(now))
+                    ),
+                    theme.accent(),
+                )
+            };
+            lines.push(head);
+            if let Some(e) = &recording.experiment {
+                lines.push(Line::raw(format!(
+                    "experiment {} — {} on {} (the injected fault is known)",
+                    sanitize(&e.scenario),
+                    sanitize(&e.fault_class),
+                    sanitize(&e.root_cause)
+                )));
+            } else {
+                lines.push(Line::raw(format!("source {}", sanitize(&recording.source))));
+            }
+            let secs = |v: Option<f64>| {
+                v.map_or_else(
+                    || "–".to_owned(),
+                    |s| {
+                        crate::model::time::format_duration(std::time::Duration::from_secs_f64(
+                            s.max(0.0).round(),
+                        ))
+                    },
+                )
+            };
+            lines.push(Line::raw(format!(
+                "MTTD {}   MTTR {}   analyses {}",
+                secs(recording.mttd_secs()),
+                secs(recording.mttr_secs()),
+                recording.analyses
+            )));
+            lines.push(Line::raw(""));
+            for entry in &recording.timeline {
+                let style = match entry.kind {
+                    "detected" | "red" => theme.alert(),
+                    "fault-start" | "fault-end" => theme.accent(),
+                    _ => ratatui::style::Style::default(),
+                };
+                lines.push(Line::from(vec![
+                    Span::styled(format!("{} ", fmt(entry.at)), theme.dim()),
+                    Span::styled(format!("{:<16}", entry.kind), style),
+                    Span::raw(sanitize(&entry.detail)),
+                ]));
+            }
+        }
+        None => {
+            lines.push(Line::raw(format!(
+                "Not recording. Press {record_key} to record this experiment or incident: the \
+                 timeline, MTTD and MTTR are kept until you press {record_key} again, then a \
+                 postmortem is saved into your knowledge directory."
+            )));
+            if let Some(e) = app.status.as_ref().and_then(|s| s.experiment.as_ref()) {
+                lines.push(Line::raw(""));
+                lines.push(Line::raw(format!(
+                    "Playing {}: {} on {}, fault {}–{}",
+                    sanitize(&e.scenario),
+                    sanitize(&e.fault_class),
+                    sanitize(&e.root_cause),
+                    fmt(e.fault_start),
+                    fmt(e.fault_end)
+                )));
+            }
+            lines.push(Line::raw(""));
+            lines.push(Line::styled(
+                "On a cluster, `baynet experiment run scenarios/FILE.yaml --live --apply` applies a Chaos Mesh manifest and records it.",
+                theme.dim(),
+            ));
+        }
+    }
+    if !app.saved.is_empty() {
+        lines.push(Line::raw(""));
+        lines.push(Line::styled("Saved in this session", theme.accent()));
+        for saved in app.saved.iter().rev() {
+            let (text, style) = match &saved.outcome {
+                None => ("saving…".to_owned(), theme.dim()),
+                Some(Ok(path)) => (sanitize(path), ratatui::style::Style::default()),
+                Some(Err(error)) => (format!("not saved: {}", sanitize(error)), theme.alert()),
+            };
+            lines.push(Line::from(vec![
+                Span::raw(format!("{}  ", sanitize(&saved.id))),
+                Span::styled(text, style),
+            ]));
+        }
+    }
+    // Keep the newest timeline lines in view.
+    let inner = usize::from(area.height.saturating_sub(2));
+    let skip = lines.len().saturating_sub(inner);
+    let lines: Vec<Line<'_>> = if skip > 0 && app.saved.is_empty() {
+        let mut kept = lines[..3.min(lines.len())].to_vec();
+        kept.extend(lines.into_iter().skip(skip + 3));
+        kept
+    } else {
+        lines
+    };
     frame.render_widget(
-        empty_line(text, theme).block(titled(format!(" {} ", view.title()), theme)),
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(titled(format!(" {} ", View::Experiments.title()), theme)),
         area,
     );
 }
