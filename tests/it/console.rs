@@ -1,6 +1,7 @@
-//! The real console in a real terminal (tmux): waits until a service turns red, selects it,
-//! opens the graph, quits with `q`, and checks that the process exited and the terminal was
-//! restored (main screen back, canonical mode on). Skips loudly without tmux unless
+//! The real console in a real terminal (tmux): records the experiment (`r`), waits until a
+//! service turns red, selects it, opens the graph and the chat, stops the recording and finds
+//! its postmortem saved, quits with `q`, and checks that the process exited and the terminal
+//! was restored (main screen back, canonical mode on). Skips loudly without tmux unless
 //! BAYNET_REQUIRE_TMUX=1.
 
 use crate::support::{poll, require_program};
@@ -70,8 +71,12 @@ fn the_console_shows_a_red_service_in_the_graph_and_quits_cleanly() {
     }
     let session = Session(format!("baynet-it-{}", std::process::id()));
     let binary = env!("CARGO_BIN_EXE_baynet");
+    let data = tempfile::tempdir().unwrap();
+    let kb = data.path().join("kb");
     let script = format!(
-        "'{binary}' console --speed 60 --scenario 06; echo EXITED:$?; stty -a | tr ' ;' '\\n\\n' | grep -x -- '-\\?icanon'; sleep 60"
+        "XDG_DATA_HOME='{}' BAYNET_KB_EMBEDDER=hashed '{binary}' console --speed 60 --scenario 06 --kb-dir '{}'; echo EXITED:$?; stty -a | tr ' ;' '\\n\\n' | grep -x -- '-\\?icanon'; sleep 60",
+        data.path().display(),
+        kb.display()
     );
     let started = Command::new("tmux")
         .args([
@@ -88,6 +93,23 @@ fn the_console_shows_a_red_service_in_the_graph_and_quits_cleanly() {
         .status()
         .expect("tmux starts");
     assert!(started.success());
+
+    // Record the experiment from its start: `r` once the source reports.
+    let status = poll(Duration::from_secs(30), Duration::from_millis(200), || {
+        session
+            .capture()
+            .contains("sim: payment-pod-failure")
+            .then_some(())
+    });
+    assert!(status.is_some(), "no status bar:\n{}", session.capture());
+    session.keys(&["r"]);
+    let recording = poll(Duration::from_secs(10), Duration::from_millis(200), || {
+        session
+            .capture()
+            .contains("recording; press r again")
+            .then_some(())
+    });
+    assert!(recording.is_some(), "not recording:\n{}", session.capture());
 
     let red = poll(Duration::from_secs(90), Duration::from_millis(300), || {
         red_service(&session.capture())
@@ -158,6 +180,38 @@ fn the_console_shows_a_red_service_in_the_graph_and_quits_cleanly() {
     };
     assert!(answered.contains("> What is failing?"), "{answered}");
     assert!(answered.contains("Why do you suspect"), "{answered}");
+
+    // The Experiments view shows the recording's timeline; `r` stops it and saves the
+    // postmortem into the knowledge directory.
+    session.keys(&["8"]);
+    let timeline = poll(Duration::from_secs(10), Duration::from_millis(200), || {
+        let screen = session.capture();
+        (screen.contains("● REC since") && screen.contains(&format!("{name} turned red")))
+            .then_some(screen)
+    });
+    assert!(
+        timeline.is_some(),
+        "no recording timeline:\n{}",
+        session.capture()
+    );
+    session.keys(&["r"]);
+    let saved = poll(Duration::from_secs(60), Duration::from_millis(300), || {
+        let screen = session.capture();
+        screen.contains("Saved in this session").then_some(())?;
+        std::fs::read_dir(&kb)
+            .ok()?
+            .filter_map(Result::ok)
+            .find(|e| e.file_name().to_string_lossy().starts_with("rec-"))
+            .map(|e| e.path())
+    });
+    let Some(saved) = saved else {
+        panic!("the recording was not saved:\n{}", session.capture());
+    };
+    let text = std::fs::read_to_string(&saved).unwrap();
+    let record = baynet::knowledge::record::parse(&saved, &text).unwrap();
+    assert_eq!(record.root_cause_service, "payment", "{text}");
+    assert_eq!(record.fault_class, "pod-failure");
+    assert!(record.body.contains("| fault-start |"), "{text}");
 
     session.keys(&["q"]);
     let after = poll(Duration::from_secs(15), Duration::from_millis(200), || {
