@@ -486,6 +486,7 @@ pub fn query_for_analysis(analysis: &Analysis, limit: usize) -> SearchQuery {
     SearchQuery {
         text: signature::evidence_text(analysis, 3),
         signature: Some(signature::from_analysis(analysis)),
+        focus_service: analysis.ranking.ranking.first().map(|r| r.service.clone()),
         exclude_sources: vec![Source::Notes],
         limit,
         ..SearchQuery::default()

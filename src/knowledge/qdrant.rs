@@ -361,12 +361,7 @@ impl QdrantStore {
         }
         self.signatures = records
             .iter()
-            .map(|(id, s)| {
-                (
-                    id.clone(),
-                    signature::vectorize(&s.record.symptom_signature),
-                )
-            })
+            .map(|(id, s)| (id.clone(), signature::of_record(&s.record)))
             .collect();
         self.records = records;
         if !stale.is_empty() {
@@ -497,10 +492,8 @@ impl KnowledgeIndex for QdrantStore {
         self.write_points(&batch)?;
         for stored in batch {
             let id = stored.record.id.clone();
-            self.signatures.insert(
-                id.clone(),
-                signature::vectorize(&stored.record.symptom_signature),
-            );
+            self.signatures
+                .insert(id.clone(), signature::of_record(&stored.record));
             self.records.insert(id, stored);
         }
         Ok(())
@@ -547,12 +540,7 @@ impl KnowledgeIndex for QdrantStore {
         self.write_points(&batch)?;
         self.signatures = by_id
             .iter()
-            .map(|(id, s)| {
-                (
-                    id.clone(),
-                    signature::vectorize(&s.record.symptom_signature),
-                )
-            })
+            .map(|(id, s)| (id.clone(), signature::of_record(&s.record)))
             .collect();
         self.records = by_id;
         Ok(())
@@ -588,6 +576,7 @@ impl KnowledgeIndex for QdrantStore {
         let signature = match &query.signature {
             Some(wanted) => retrieval::signature_ranking(
                 wanted,
+                query.focus_service.as_deref(),
                 self.signatures.iter().filter(|(id, _)| allowed(id)),
             ),
             None => Vec::new(),

@@ -53,6 +53,9 @@ pub struct SearchQuery {
     pub text: String,
     /// A symptom signature to match, when there is one.
     pub signature: Option<SymptomSignature>,
+    /// The service the signature centres on (the top suspect of an analysis, a record's root
+    /// cause): its own signals are compared with each record's root-cause signals.
+    pub focus_service: Option<String>,
     /// Only records about this service (root cause or affected).
     pub service: Option<String>,
     /// Only records of this fault class.
@@ -186,9 +189,10 @@ pub fn vector_texts(record: &Postmortem, body: &str) -> Vec<String> {
 #[must_use]
 pub fn signature_ranking<'a>(
     wanted: &SymptomSignature,
+    focus: Option<&str>,
     candidates: impl Iterator<Item = (&'a String, &'a SignatureVector)>,
 ) -> Vec<(String, f64)> {
-    let wanted = signature::vectorize(wanted);
+    let wanted = signature::vectorize_focused(wanted, focus);
     let mut scored: Vec<(String, f64)> = candidates
         .map(|(id, v)| (id.clone(), signature::similarity(&wanted, v)))
         .filter(|(_, s)| *s > 0.0)

@@ -284,10 +284,8 @@ impl KnowledgeStore {
         }
         drop((table, vector_table, state, txn));
         for (id, stored) in &records {
-            self.signatures.insert(
-                id.clone(),
-                signature::vectorize(&stored.record.symptom_signature),
-            );
+            self.signatures
+                .insert(id.clone(), signature::of_record(&stored.record));
         }
         self.records = records;
         if !missing.is_empty() || !same_model {
@@ -559,10 +557,8 @@ impl KnowledgeStore {
         for (stored, found) in batch.into_iter().zip(vectors) {
             let id = stored.record.id.clone();
             self.vectors.upsert(&id, found);
-            self.signatures.insert(
-                id.clone(),
-                signature::vectorize(&stored.record.symptom_signature),
-            );
+            self.signatures
+                .insert(id.clone(), signature::of_record(&stored.record));
             self.records.insert(id, stored);
         }
         Ok(())
@@ -665,12 +661,7 @@ impl KnowledgeStore {
         }
         self.signatures = by_id
             .iter()
-            .map(|(id, s)| {
-                (
-                    id.clone(),
-                    signature::vectorize(&s.record.symptom_signature),
-                )
-            })
+            .map(|(id, s)| (id.clone(), signature::of_record(&s.record)))
             .collect();
         self.records = by_id;
         self.rebuild_text_index()
@@ -739,6 +730,7 @@ impl KnowledgeStore {
         let signature = match &query.signature {
             Some(wanted) => super::retrieval::signature_ranking(
                 wanted,
+                query.focus_service.as_deref(),
                 self.signatures.iter().filter(|(id, _)| allowed(id)),
             ),
             None => Vec::new(),
