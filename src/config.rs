@@ -13,7 +13,7 @@
 mod raw;
 
 use crate::model::time::parse_duration;
-use raw::{RawAuth, RawEndpoint, RawFile};
+use raw::{RawAuth, RawEndpoint, RawFile, RawKnowledge};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -281,6 +281,76 @@ impl Default for RetryPolicy {
     }
 }
 
+/// Where the knowledge base keeps its index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum KbBackend {
+    /// The embedded store (redb + tantivy) beside the knowledge directory.
+    #[default]
+    Embedded,
+    /// A Qdrant collection over its REST API.
+    Qdrant,
+}
+
+impl KbBackend {
+    /// `embedded` or `qdrant`.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Embedded => "embedded",
+            Self::Qdrant => "qdrant",
+        }
+    }
+}
+
+impl std::str::FromStr for KbBackend {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text.trim() {
+            "embedded" => Ok(Self::Embedded),
+            "qdrant" => Ok(Self::Qdrant),
+            other => Err(format!(
+                "`{}` is not a knowledge backend; use embedded or qdrant",
+                shorten(other)
+            )),
+        }
+    }
+}
+
+/// The default Qdrant URL.
+pub const DEFAULT_QDRANT_URL: &str = "http://localhost:6333";
+
+/// `[knowledge]`, then `BAYNET_KB_BACKEND`, `QDRANT_URL`, `BAYNET_QDRANT_COLLECTION`,
+/// `QDRANT_API_KEY`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnowledgeSettings {
+    /// The backend.
+    pub backend: KbBackend,
+    /// Qdrant's base URL (default [`DEFAULT_QDRANT_URL`]).
+    pub qdrant_url: Option<String>,
+    /// The collection, when set (else one is derived from the knowledge directory).
+    pub collection: Option<String>,
+    /// The API key sent in the `api-key` header.
+    pub qdrant_api_key: Option<Secret>,
+    /// Where the key came from (`env QDRANT_API_KEY`), for reports.
+    pub qdrant_api_key_origin: Option<String>,
+    /// Timeout of one Qdrant request.
+    pub qdrant_timeout: Duration,
+}
+
+impl Default for KnowledgeSettings {
+    fn default() -> Self {
+        Self {
+            backend: KbBackend::Embedded,
+            qdrant_url: None,
+            collection: None,
+            qdrant_api_key: None,
+            qdrant_api_key_origin: None,
+            qdrant_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
 /// The validated configuration.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
@@ -305,6 +375,8 @@ pub struct Config {
     /// Console key bindings from `[console.keys]`: action name → keys (the console validates
     /// them and names the bad entry).
     pub console_keys: std::collections::BTreeMap<String, Vec<String>>,
+    /// The knowledge base's backend.
+    pub knowledge: KnowledgeSettings,
 }
 
 impl Default for Config {
@@ -320,6 +392,7 @@ impl Default for Config {
             prometheus: None,
             kiali: None,
             console_keys: std::collections::BTreeMap::new(),
+            knowledge: KnowledgeSettings::default(),
         }
     }
 }
@@ -436,34 +509,70 @@ pub fn load(
     overrides: &Overrides,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Config, ConfigError> {
+    let (file, text) = read_file(path, env)?;
+    let mut config = parse_toml(&text, file.as_deref(), env)?;
+    apply_env(&mut config, env)?;
+    apply_overrides(&mut config, overrides)?;
+    Ok(config)
+}
+
+fn read_file(
+    path: Option<&Path>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(Option<PathBuf>, String), ConfigError> {
     let explicit = path.map(Path::to_path_buf).or_else(|| {
         env("BAYNET_CONFIG")
             .filter(|p| !p.is_empty())
             .map(PathBuf::from)
     });
-    let (file, text) = match explicit {
-        Some(file) => {
-            let text = std::fs::read_to_string(&file).map_err(|source| ConfigError::Io {
-                path: file.clone(),
-                source,
-            })?;
-            (Some(file), text)
-        }
-        None => match default_path(env) {
-            Some(file) if file.is_file() => {
-                let text = std::fs::read_to_string(&file).map_err(|source| ConfigError::Io {
-                    path: file.clone(),
-                    source,
-                })?;
-                (Some(file), text)
-            }
-            _ => (None, String::new()),
-        },
+    let read = |file: PathBuf| {
+        std::fs::read_to_string(&file)
+            .map(|text| (Some(file.clone()), text))
+            .map_err(|source| ConfigError::Io { path: file, source })
     };
-    let mut config = parse_toml(&text, file.as_deref(), env)?;
-    apply_env(&mut config, env)?;
-    apply_overrides(&mut config, overrides)?;
-    Ok(config)
+    match explicit {
+        Some(file) => read(file),
+        None => match default_path(env) {
+            Some(file) if file.is_file() => read(file),
+            _ => Ok((None, String::new())),
+        },
+    }
+}
+
+/// Loads only the knowledge base's settings: the file's `[knowledge]` table (the rest of the
+/// file must still be well-formed TOML with known keys, but its sources are not validated, so
+/// an unset Loki token does not keep `baynet kb` from working), then the environment.
+///
+/// # Errors
+/// [`ConfigError`] naming the file and field.
+pub fn load_knowledge(
+    path: Option<&Path>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<KnowledgeSettings, ConfigError> {
+    let (file, text) = read_file(path, env)?;
+    let shown = file
+        .as_deref()
+        .map_or_else(|| PathBuf::from("config"), Path::to_path_buf);
+    let raw: RawFile = toml::from_str(&text).map_err(|error| ConfigError::Parse {
+        path: shown.clone(),
+        message: error.to_string().trim().to_owned(),
+    })?;
+    let origin = shown.display().to_string();
+    let base_dir = file
+        .as_deref()
+        .and_then(Path::parent)
+        .map(Path::to_path_buf);
+    let ctx = Ctx {
+        origin: &origin,
+        base_dir: base_dir.as_deref(),
+        env,
+    };
+    let mut config = Config::default();
+    if let Some(knowledge) = raw.knowledge {
+        config.knowledge = knowledge_from(&ctx, knowledge)?;
+    }
+    apply_knowledge_env(&mut config, env)?;
+    Ok(config.knowledge)
 }
 
 /// Parses and validates TOML text (no environment or flag overrides); `file` names it in errors
@@ -629,6 +738,9 @@ pub fn parse_toml(
     }
     if let Some(keys) = raw.console.and_then(|c| c.keys) {
         config.console_keys = keys;
+    }
+    if let Some(knowledge) = raw.knowledge {
+        config.knowledge = knowledge_from(&ctx, knowledge)?;
     }
     for (kind, raw_endpoint) in [
         (SourceKind::Loki, raw.loki),
@@ -922,7 +1034,98 @@ fn auth_from(ctx: &Ctx<'_>, field: &str, raw: RawAuth) -> Result<Auth, ConfigErr
     }
 }
 
+fn knowledge_from(ctx: &Ctx<'_>, raw: RawKnowledge) -> Result<KnowledgeSettings, ConfigError> {
+    if raw.qdrant_api_key.is_some() {
+        return Err(ctx.invalid(
+            "knowledge.qdrant_api_key",
+            "secrets are not accepted in the file; use qdrant_api_key_env (a variable name) or qdrant_api_key_file",
+        ));
+    }
+    let mut out = KnowledgeSettings::default();
+    if let Some(backend) = raw.backend {
+        out.backend = backend
+            .parse()
+            .map_err(|m: String| ctx.invalid("knowledge.backend", m))?;
+    }
+    if let Some(url) = raw.qdrant_url {
+        out.qdrant_url = Some(check_url(&url).map_err(|m| ctx.invalid("knowledge.qdrant_url", m))?);
+    }
+    if let Some(collection) = raw.collection {
+        out.collection = Some(
+            check_collection(&collection).map_err(|m| ctx.invalid("knowledge.collection", m))?,
+        );
+    }
+    if raw.qdrant_api_key_env.is_some() || raw.qdrant_api_key_file.is_some() {
+        let (key, origin) = secret_from(
+            ctx,
+            "knowledge",
+            raw.qdrant_api_key_env,
+            raw.qdrant_api_key_file,
+            "qdrant_api_key",
+        )?;
+        out.qdrant_api_key = Some(key);
+        out.qdrant_api_key_origin = Some(origin);
+    }
+    set_duration(
+        ctx,
+        "knowledge.qdrant_timeout",
+        raw.qdrant_timeout.as_deref(),
+        &mut out.qdrant_timeout,
+    )?;
+    Ok(out)
+}
+
+fn check_collection(name: &str) -> Result<String, String> {
+    let name = name.trim();
+    if name.is_empty()
+        || name.len() > 255
+        || name.starts_with('.')
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
+        return Err(format!(
+            "`{}` is not a usable collection name; use letters, digits, `-`, `_` and `.`",
+            shorten(name)
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+fn apply_knowledge_env(
+    config: &mut Config,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(), ConfigError> {
+    let invalid = |field: &str, message: String| ConfigError::Invalid {
+        origin: "environment".to_owned(),
+        field: field.to_owned(),
+        message,
+    };
+    let k = &mut config.knowledge;
+    if let Some(backend) = env("BAYNET_KB_BACKEND").filter(|v| !v.is_empty()) {
+        k.backend = backend
+            .parse()
+            .map_err(|m| invalid("BAYNET_KB_BACKEND", m))?;
+    }
+    if let Some(url) = env("QDRANT_URL").filter(|v| !v.is_empty()) {
+        k.qdrant_url = Some(check_url(&url).map_err(|m| invalid("QDRANT_URL", m))?);
+    }
+    if let Some(collection) = env("BAYNET_QDRANT_COLLECTION").filter(|v| !v.is_empty()) {
+        k.collection = Some(
+            check_collection(&collection).map_err(|m| invalid("BAYNET_QDRANT_COLLECTION", m))?,
+        );
+    }
+    if let Some(key) = env("QDRANT_API_KEY").filter(|v| !v.is_empty()) {
+        let key = check_header_value(&key)
+            .map_err(|_| invalid("QDRANT_API_KEY", "must be printable ASCII".to_owned()))?;
+        k.qdrant_api_key = Some(Secret(key));
+        k.qdrant_api_key_origin = Some("env QDRANT_API_KEY".to_owned());
+    }
+    Ok(())
+}
+
 fn apply_env(config: &mut Config, env: &dyn Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+    apply_knowledge_env(config, env)?;
     let invalid = |field: &str, message: String| ConfigError::Invalid {
         origin: "environment".to_owned(),
         field: field.to_owned(),

@@ -5,7 +5,11 @@
 //! - [`signature`] (pure): symptom-signature vectors and similarity, built from an `Analysis`.
 //! - [`vectors`] (pure): the [`vectors::TextEmbedder`] seam, the hashed bag-of-words fallback,
 //!   exact cosine search, reciprocal rank fusion.
-//! - [`store`] (adapter): redb records + tantivy BM25 + stored vectors.
+//! - [`retrieval`] (pure): the query, filters, indexed text and the fusion shared by backends.
+//! - [`sparse`] (pure): BM25-style sparse text vectors for Qdrant.
+//! - [`index`]: the [`index::KnowledgeIndex`] seam every backend implements.
+//! - [`store`] (adapter): the embedded backend, redb records + tantivy BM25 + stored vectors.
+//! - [`qdrant`] (adapter): the Qdrant backend over its REST API.
 //!
 //! This module (adapter) adds the directories: the user's knowledge directory (recorded
 //! incidents; `kb add` copies files there) and the curated `knowledge/` of the repository,
@@ -13,19 +17,28 @@
 
 pub mod draft;
 pub mod evaluate;
+pub mod index;
+pub mod qdrant;
 pub mod recall;
 pub mod record;
+pub mod retrieval;
 pub mod signature;
+pub mod sparse;
 pub mod store;
 pub mod vectors;
 
 use crate::analysis::Analysis;
 use crate::chat::situation::SimilarIncident;
+pub use index::KnowledgeIndex;
 use record::{MAX_FILE_BYTES, Postmortem, RecordError, Source};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use store::{KnowledgeStore, SearchQuery, StoreError, StoredRecord, content_hash};
+
+/// The embedded store's directory inside a knowledge directory given with `--kb-dir` (hidden,
+/// skipped when Markdown files are collected, and ignored by git through its own `.gitignore`).
+pub const STORE_IN_KB_DIR: &str = ".baynet-store";
 
 /// Records stored per commit by [`KnowledgeBase::add_files`].
 pub const ADD_BATCH: usize = 64;
@@ -44,19 +57,32 @@ pub struct KbPaths {
 impl KbPaths {
     /// Resolves the defaults: user dir `kb_dir` (from `--kb-dir` / `BAYNET_KB_DIR`), else
     /// `$XDG_DATA_HOME/baynet/knowledge`, else `~/.local/share/baynet/knowledge`; store
-    /// `<data>/baynet/store`; curated `BAYNET_CURATED_KB` or the repository's `knowledge/`.
+    /// `<data>/baynet/store` for the default directory, and [`STORE_IN_KB_DIR`] inside a
+    /// directory given with `--kb-dir` (so two knowledge bases never share one index); curated
+    /// `BAYNET_CURATED_KB` or the repository's `knowledge/`.
     ///
     /// # Errors
-    /// When neither `XDG_DATA_HOME` nor `HOME` is set.
+    /// When no `kb_dir` is given and neither `XDG_DATA_HOME` nor `HOME` is set.
     pub fn resolve(kb_dir: Option<PathBuf>) -> Result<Self, String> {
         let data = match std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
-            Some(dir) => PathBuf::from(dir),
+            Some(dir) => Some(PathBuf::from(dir)),
             None => std::env::var_os("HOME")
                 .filter(|v| !v.is_empty())
-                .map(|home| PathBuf::from(home).join(".local").join("share"))
-                .ok_or("neither XDG_DATA_HOME nor HOME is set; give --kb-dir")?,
+                .map(|home| PathBuf::from(home).join(".local").join("share")),
         };
-        let base = data.join("baynet");
+        let (user_dir, store_dir) = match (kb_dir, data) {
+            (Some(dir), _) => {
+                let store = dir.join(STORE_IN_KB_DIR);
+                (dir, store)
+            }
+            (None, Some(data)) => {
+                let base = data.join("baynet");
+                (base.join("knowledge"), base.join("store"))
+            }
+            (None, None) => {
+                return Err("neither XDG_DATA_HOME nor HOME is set; give --kb-dir".to_owned());
+            }
+        };
         let curated = match std::env::var_os("BAYNET_CURATED_KB") {
             Some(dir) if dir.is_empty() => Vec::new(),
             Some(dir) => vec![PathBuf::from(dir)],
@@ -70,10 +96,44 @@ impl KbPaths {
             }
         };
         Ok(Self {
-            user_dir: kb_dir.unwrap_or_else(|| base.join("knowledge")),
-            store_dir: base.join("store"),
+            user_dir,
+            store_dir,
             curated,
         })
+    }
+
+    /// The Qdrant collection of this knowledge base when none is configured:
+    /// `baynet-knowledge` for the default directory, `baynet-<name>-<hash>` (the folder's name
+    /// and 8 hex digits of SHA-256 of its path) for one given with `--kb-dir`, so two knowledge
+    /// bases never share a collection by accident.
+    #[must_use]
+    pub fn default_collection(&self) -> String {
+        if !self.store_dir.starts_with(&self.user_dir) {
+            return "baynet-knowledge".to_owned();
+        }
+        let absolute =
+            std::path::absolute(&self.user_dir).unwrap_or_else(|_| self.user_dir.clone());
+        let hash = content_hash(absolute.to_string_lossy().as_bytes());
+        let name: String = self
+            .user_dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .take(48)
+            .collect();
+        if name.is_empty() {
+            format!("baynet-{}", &hash[..8])
+        } else {
+            format!("baynet-{name}-{}", &hash[..8])
+        }
     }
 
     /// Whether `path` lies in a curated directory.
@@ -148,8 +208,16 @@ pub fn markdown_files(dir: &Path) -> Result<Vec<PathBuf>, KbError> {
     while let Some(current) = pending.pop() {
         for entry in std::fs::read_dir(&current).map_err(io(&current))? {
             let path = entry.map_err(io(&current))?.path();
+            let hidden = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with('.'));
             if path.is_dir() {
-                pending.push(path);
+                // Hidden folders (`.git`, the store of `--kb-dir`, import staging) hold no
+                // records.
+                if !hidden {
+                    pending.push(path);
+                }
             } else if path.extension().is_some_and(|e| e == "md")
                 && !path
                     .file_name()
@@ -198,22 +266,53 @@ pub struct ReindexReport {
     pub skipped: Vec<String>,
 }
 
-/// The knowledge base: the directories and the store.
-#[derive(Debug)]
+/// The knowledge base: the directories and the index.
 pub struct KnowledgeBase {
     /// Where things live.
     pub paths: KbPaths,
-    /// The store.
-    pub store: KnowledgeStore,
+    /// The index (embedded store or Qdrant).
+    pub store: Box<dyn KnowledgeIndex>,
+}
+
+impl std::fmt::Debug for KnowledgeBase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KnowledgeBase")
+            .field("paths", &self.paths)
+            .field("backend", &self.store.backend())
+            .field("records", &self.store.len())
+            .finish()
+    }
+}
+
+/// Marks a store directory as derived data for git (`*`), once.
+fn ignore_for_git(store_dir: &Path) {
+    let file = store_dir.join(".gitignore");
+    if !file.exists() {
+        let _ = std::fs::write(
+            &file,
+            "# Baynet's index, rebuilt from the Markdown files\n*\n",
+        );
+    }
 }
 
 impl KnowledgeBase {
-    /// Opens the store; on a first open (empty store) indexes the directories.
+    /// Opens the embedded store; on a first open (empty store) indexes the directories.
     ///
     /// # Errors
     /// Store errors.
     pub fn open(paths: KbPaths, embedder: Box<dyn vectors::TextEmbedder>) -> Result<Self, KbError> {
         let store = KnowledgeStore::open(&paths.store_dir, embedder)?;
+        if paths.store_dir.starts_with(&paths.user_dir) {
+            ignore_for_git(&paths.store_dir);
+        }
+        Self::with_index(paths, Box::new(store))
+    }
+
+    /// A knowledge base over any index; on a first open (empty index) indexes the directories.
+    ///
+    /// # Errors
+    /// Index errors.
+    pub fn with_index(paths: KbPaths, store: Box<dyn KnowledgeIndex>) -> Result<Self, KbError> {
         let mut kb = Self { paths, store };
         if kb.store.is_empty() {
             kb.reindex()?;
@@ -387,6 +486,7 @@ pub fn query_for_analysis(analysis: &Analysis, limit: usize) -> SearchQuery {
     SearchQuery {
         text: signature::evidence_text(analysis, 3),
         signature: Some(signature::from_analysis(analysis)),
+        focus_service: analysis.ranking.ranking.first().map(|r| r.service.clone()),
         exclude_sources: vec![Source::Notes],
         limit,
         ..SearchQuery::default()
@@ -398,7 +498,7 @@ pub fn query_for_analysis(analysis: &Analysis, limit: usize) -> SearchQuery {
 /// # Errors
 /// Store errors.
 pub fn similar_incidents(
-    store: &mut KnowledgeStore,
+    store: &mut dyn KnowledgeIndex,
     analysis: &Analysis,
     limit: usize,
 ) -> Result<Vec<SimilarIncident>, StoreError> {
@@ -411,7 +511,7 @@ pub fn similar_incidents(
 /// # Errors
 /// Store errors.
 pub fn similar_to_record(
-    store: &mut KnowledgeStore,
+    store: &mut dyn KnowledgeIndex,
     record: &Postmortem,
     limit: usize,
 ) -> Result<Vec<SimilarIncident>, StoreError> {
@@ -419,7 +519,7 @@ pub fn similar_to_record(
     Ok(as_similar(store, hits))
 }
 
-fn as_similar(store: &KnowledgeStore, hits: Vec<store::Hit>) -> Vec<SimilarIncident> {
+fn as_similar(store: &dyn KnowledgeIndex, hits: Vec<store::Hit>) -> Vec<SimilarIncident> {
     hits.into_iter()
         .filter_map(|hit| {
             let stored = store.get(&hit.id)?;

@@ -3,13 +3,15 @@
 
 use anyhow::Context;
 use baynet::analysis::{AnalysisConfig, AnalysisInput, analyze, data_range};
+use baynet::config::{DEFAULT_QDRANT_URL, KbBackend};
+use baynet::knowledge::qdrant::{QdrantSettings, QdrantStore};
 use baynet::knowledge::record::{self, Postmortem};
-use baynet::knowledge::store::{Hit, SearchQuery};
+use baynet::knowledge::store::{Hit, SearchQuery, content_hash};
 use baynet::knowledge::vectors::{HashedBagOfWords, TextEmbedder};
 use baynet::knowledge::{KbPaths, KnowledgeBase, query_for_analysis};
 use baynet::rca::LinkStrengths;
 use clap::{Args, Subcommand};
-use std::io::{BufRead, Write};
+use std::io::{BufRead, Read, Write};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Args)]
@@ -17,6 +19,14 @@ pub struct KbArgs {
     /// The user knowledge directory (default `$XDG_DATA_HOME/baynet/knowledge`).
     #[arg(long, env = "BAYNET_KB_DIR", global = true)]
     kb_dir: Option<PathBuf>,
+    /// The index: `embedded` (redb + tantivy, the default) or `qdrant`; overrides
+    /// `[knowledge] backend` and `BAYNET_KB_BACKEND`.
+    #[arg(long, global = true)]
+    backend: Option<KbBackend>,
+    /// The configuration file (default `$BAYNET_CONFIG`, else `~/.config/baynet/config.toml`);
+    /// only its `[knowledge]` table is read here.
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
     #[command(subcommand)]
     command: KbCommand,
 }
@@ -48,6 +58,12 @@ enum KbCommand {
         /// Only records with this tag (repeatable).
         #[arg(long)]
         tag: Vec<String>,
+        /// Only records that started at or after this time (RFC 3339).
+        #[arg(long)]
+        since: Option<String>,
+        /// Only records that started before this time (RFC 3339).
+        #[arg(long)]
+        until: Option<String>,
         /// Results.
         #[arg(long, default_value_t = 5)]
         limit: usize,
@@ -83,12 +99,26 @@ enum KbCommand {
         /// Record id.
         id: String,
     },
-    /// Write every record as JSON lines (`{"path", "markdown"}`) to stdout.
-    Export,
-    /// Read JSON lines written by `kb export` from FILE (or `-` for stdin) and add them.
+    /// Write every record as JSON lines (`{"id", "path", "hash", "markdown", "curated"}`, one
+    /// record a line) to FILE or stdout; moves a knowledge base between backends with `import`.
+    Export {
+        /// Write here (atomically) instead of stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Add each record's stored vectors and the embedder's name (embedded backend only;
+        /// `import` re-embeds with its own embedder either way).
+        #[arg(long)]
+        with_vectors: bool,
+    },
+    /// Read JSON lines written by `kb export` from FILE (or `-` for stdin), validate every
+    /// line, and add the records. Any invalid line (named by number) stops the import before
+    /// anything is stored, unless `--skip-invalid`.
     Import {
         /// The file.
         file: PathBuf,
+        /// Import the valid lines and report the invalid ones.
+        #[arg(long)]
+        skip_invalid: bool,
     },
 }
 
@@ -119,9 +149,44 @@ pub(super) fn embedder() -> anyhow::Result<Box<dyn TextEmbedder>> {
     }
 }
 
+/// Opens the knowledge base with the backend of the configuration (`[knowledge]`,
+/// `BAYNET_KB_BACKEND`, `QDRANT_URL`, …) and the embedder of [`embedder`].
 pub(super) fn open(kb_dir: Option<PathBuf>) -> anyhow::Result<KnowledgeBase> {
+    open_with(kb_dir, None, None, embedder()?)
+}
+
+/// Opens the knowledge base: `backend` (else the configuration's) over the directories of
+/// `kb_dir`, with `embedder`.
+pub(super) fn open_with(
+    kb_dir: Option<PathBuf>,
+    backend: Option<KbBackend>,
+    config: Option<&Path>,
+    embedder: Box<dyn TextEmbedder>,
+) -> anyhow::Result<KnowledgeBase> {
+    let settings = baynet::config::load_knowledge(config, &baynet::config::process_env)
+        .context("reading the [knowledge] configuration")?;
     let paths = KbPaths::resolve(kb_dir).map_err(anyhow::Error::msg)?;
-    KnowledgeBase::open(paths, embedder()?).context("opening the knowledge base")
+    match backend.unwrap_or(settings.backend) {
+        KbBackend::Embedded => {
+            KnowledgeBase::open(paths, embedder).context("opening the knowledge base")
+        }
+        KbBackend::Qdrant => {
+            let qdrant = QdrantSettings {
+                url: settings
+                    .qdrant_url
+                    .unwrap_or_else(|| DEFAULT_QDRANT_URL.to_owned()),
+                collection: settings
+                    .collection
+                    .unwrap_or_else(|| paths.default_collection()),
+                api_key: settings.qdrant_api_key,
+                timeout: settings.qdrant_timeout,
+            };
+            let store = QdrantStore::open(qdrant, embedder)
+                .context("opening the knowledge base in Qdrant")?;
+            KnowledgeBase::with_index(paths, Box::new(store))
+                .context("opening the knowledge base in Qdrant")
+        }
+    }
 }
 
 fn print_hits(hits: &[Hit], json: bool) -> anyhow::Result<()> {
@@ -141,15 +206,77 @@ fn print_hits(hits: &[Hit], json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// One line of `kb export`.
 #[derive(serde::Serialize, serde::Deserialize)]
 struct ExportLine {
     id: String,
+    #[serde(default)]
     path: String,
+    /// SHA-256 of `markdown`; checked on import when present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    hash: Option<String>,
     markdown: String,
+    #[serde(default)]
+    curated: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    embedder: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    vectors: Option<Vec<Vec<f32>>>,
+}
+
+/// The Markdown of a stored record: its file when it still holds what was indexed, else the
+/// record rendered again.
+fn markdown_of(stored: &baynet::knowledge::store::StoredRecord) -> anyhow::Result<String> {
+    if let Ok(bytes) = std::fs::read(&stored.path)
+        && content_hash(&bytes) == stored.hash
+        && let Ok(text) = String::from_utf8(bytes)
+    {
+        return Ok(text);
+    }
+    record::render(&stored.postmortem()).map_err(anyhow::Error::msg)
+}
+
+/// Checks one line of an export; the record's Markdown on success, else what is wrong.
+fn check_line(line: &[u8]) -> Result<(String, Vec<u8>), String> {
+    let text = std::str::from_utf8(line).map_err(|_| "not UTF-8".to_owned())?;
+    let parsed: ExportLine =
+        serde_json::from_str(text).map_err(|e| format!("not an export line ({e})"))?;
+    let bytes = parsed.markdown.into_bytes();
+    if let Some(hash) = &parsed.hash
+        && *hash != content_hash(&bytes)
+    {
+        return Err(format!(
+            "`hash` does not match the Markdown of `{}` (altered or truncated)",
+            parsed.id
+        ));
+    }
+    let record = record::parse_bytes(Path::new(&format!("record `{}`", parsed.id)), &bytes)
+        .map_err(|e| e.to_string())?;
+    if record.id != parsed.id {
+        return Err(format!(
+            "`id` is {} but the Markdown's front matter says {}",
+            parsed.id, record.id
+        ));
+    }
+    Ok((record.id, bytes))
+}
+
+/// A staging folder removed when dropped.
+struct Staging(PathBuf);
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 pub fn run(args: KbArgs) -> anyhow::Result<()> {
-    let mut kb = open(args.kb_dir)?;
+    let mut kb = open_with(
+        args.kb_dir,
+        args.backend,
+        args.config.as_deref(),
+        embedder()?,
+    )?;
     match args.command {
         KbCommand::Add { files } => {
             let mut stdout = std::io::stdout();
@@ -175,9 +302,20 @@ pub fn run(args: KbArgs) -> anyhow::Result<()> {
             service,
             fault,
             tag,
+            since,
+            until,
             limit,
             json,
         } => {
+            for (flag, value) in [("--since", &since), ("--until", &until)] {
+                if let Some(value) = value
+                    && baynet::knowledge::retrieval::epoch_secs(value).is_none()
+                {
+                    anyhow::bail!(
+                        "{flag} `{value}` is not an RFC 3339 time; write e.g. 2026-03-01T00:00:00Z"
+                    );
+                }
+            }
             if let Some(fault) = &fault {
                 fault
                     .parse::<baynet::model::FaultClass>()
@@ -188,6 +326,8 @@ pub fn run(args: KbArgs) -> anyhow::Result<()> {
                 service,
                 fault_class: fault,
                 tags: tag,
+                started_after: since,
+                started_before: until,
                 limit,
                 ..SearchQuery::default()
             })?;
@@ -272,19 +412,42 @@ pub fn run(args: KbArgs) -> anyhow::Result<()> {
             let removed = kb.remove(&id)?;
             println!("removed {id} ({})", removed.path.display());
         }
-        KbCommand::Export => {
-            let mut stdout = std::io::stdout().lock();
+        KbCommand::Export { out, with_vectors } => {
+            let mut text = String::new();
+            let mut count = 0;
             for stored in kb.store.records() {
+                let markdown = markdown_of(stored)?;
+                let (embedder, vectors) = if with_vectors {
+                    match kb.store.vectors_of(&stored.record.id) {
+                        Some((name, vectors)) => (Some(name), Some(vectors)),
+                        None => (None, None),
+                    }
+                } else {
+                    (None, None)
+                };
                 let line = ExportLine {
                     id: stored.record.id.clone(),
                     path: stored.path.to_string_lossy().into_owned(),
-                    markdown: record::render(&stored.postmortem()).map_err(anyhow::Error::msg)?,
+                    hash: Some(content_hash(markdown.as_bytes())),
+                    curated: kb.paths.is_curated(&stored.path),
+                    markdown,
+                    embedder,
+                    vectors,
                 };
-                writeln!(stdout, "{}", serde_json::to_string(&line)?)?;
+                text.push_str(&serde_json::to_string(&line)?);
+                text.push('\n');
+                count += 1;
+            }
+            match out {
+                Some(path) => {
+                    baynet::knowledge::write_atomic(&path, text.as_bytes())?;
+                    eprintln!("exported {count} records to {}", path.display());
+                }
+                None => std::io::stdout().lock().write_all(text.as_bytes())?,
             }
         }
-        KbCommand::Import { file } => {
-            let reader: Box<dyn BufRead> = if file.as_os_str() == "-" {
+        KbCommand::Import { file, skip_invalid } => {
+            let mut reader: Box<dyn BufRead> = if file.as_os_str() == "-" {
                 Box::new(std::io::stdin().lock())
             } else {
                 Box::new(std::io::BufReader::new(
@@ -292,32 +455,85 @@ pub fn run(args: KbArgs) -> anyhow::Result<()> {
                         .with_context(|| format!("opening {}", file.display()))?,
                 ))
             };
-            let staging = tempdir_in(&kb.paths.store_dir)?;
-            let mut files = Vec::new();
-            for (number, line) in reader.lines().enumerate() {
-                let line = line.with_context(|| format!("reading {}", file.display()))?;
-                if line.trim().is_empty() {
+            // Validate every line first; nothing is stored while any is bad (unless asked).
+            let mut good: Vec<(usize, String, Vec<u8>)> = Vec::new();
+            let mut bad: Vec<String> = Vec::new();
+            let mut first_line_of: std::collections::BTreeMap<String, usize> =
+                std::collections::BTreeMap::new();
+            let mut buffer = Vec::new();
+            let mut number = 0;
+            // A line may hold a record of up to 1 MiB, escaped: read at most 8 MiB of one.
+            let limit = 8 * record::MAX_FILE_BYTES as u64;
+            loop {
+                buffer.clear();
+                let read = (&mut reader)
+                    .take(limit + 1)
+                    .read_until(b'\n', &mut buffer)
+                    .with_context(|| format!("reading {}", file.display()))?;
+                if read == 0 {
+                    break;
+                }
+                number += 1;
+                if buffer.len() as u64 > limit && !buffer.ends_with(b"\n") {
+                    bad.push(format!("line {number}: longer than {limit} bytes"));
+                    // Skip the rest of that line.
+                    let mut rest = Vec::new();
+                    reader.read_until(b'\n', &mut rest)?;
                     continue;
                 }
-                let parsed: ExportLine = serde_json::from_str(&line)
-                    .with_context(|| format!("{} line {}", file.display(), number + 1))?;
-                let name = format!("line-{}.md", number + 1);
-                let path = staging.join(name);
-                std::fs::write(&path, parsed.markdown.as_bytes())
+                let line = buffer.trim_ascii();
+                if line.is_empty() {
+                    continue;
+                }
+                match check_line(line) {
+                    Ok((id, bytes)) => {
+                        if let Some(first) = first_line_of.get(&id) {
+                            bad.push(format!(
+                                "line {number}: duplicate id `{id}` (first on line {first})"
+                            ));
+                        } else {
+                            first_line_of.insert(id.clone(), number);
+                            good.push((number, id, bytes));
+                        }
+                    }
+                    Err(message) => bad.push(format!("line {number}: {message}")),
+                }
+            }
+            for message in &bad {
+                eprintln!("{}: {message}", file.display());
+            }
+            if !bad.is_empty() && !skip_invalid {
+                anyhow::bail!(
+                    "{} of {number} lines of {} are invalid; nothing was imported (fix them, or \
+                     give --skip-invalid to import the rest)",
+                    bad.len(),
+                    file.display()
+                );
+            }
+            let staging = Staging(tempdir_in(&kb.paths.store_dir)?);
+            let mut files = Vec::new();
+            for (number, _, bytes) in &good {
+                let path = staging.0.join(format!("line-{number}.md"));
+                std::fs::write(&path, bytes)
                     .with_context(|| format!("writing {}", path.display()))?;
                 files.push(path);
             }
-            // Curated records already present with the same content are skipped by add.
-            let result = kb.add_files(&files, |id| println!("imported {id}"));
-            let _ = std::fs::remove_dir_all(&staging);
-            result?;
+            // Records already present with the same content are no-ops for add.
+            kb.add_files(&files, |id| println!("imported {id}"))?;
+            if !bad.is_empty() {
+                eprintln!(
+                    "imported {} records; {} invalid lines were skipped",
+                    good.len(),
+                    bad.len()
+                );
+            }
         }
     }
     Ok(())
 }
 
 fn tempdir_in(base: &Path) -> anyhow::Result<PathBuf> {
-    let dir = base.join(format!("import-{}", std::process::id()));
+    let dir = base.join(format!(".import-{}", std::process::id()));
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     Ok(dir)
 }

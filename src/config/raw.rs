@@ -16,6 +16,21 @@ pub(super) struct RawFile {
     pub prometheus: Option<RawEndpoint>,
     pub kiali: Option<RawEndpoint>,
     pub console: Option<RawConsole>,
+    pub knowledge: Option<RawKnowledge>,
+}
+
+/// `[knowledge]`: the knowledge base's backend. An inline `qdrant_api_key` is read only to be
+/// refused.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawKnowledge {
+    pub backend: Option<String>,
+    pub qdrant_url: Option<String>,
+    pub collection: Option<String>,
+    pub qdrant_api_key_env: Option<String>,
+    pub qdrant_api_key_file: Option<PathBuf>,
+    pub qdrant_api_key: Option<toml::Value>,
+    pub qdrant_timeout: Option<String>,
 }
 
 #[derive(Default, Deserialize)]

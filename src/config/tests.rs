@@ -269,3 +269,76 @@ fn default_file_may_be_missing_but_an_explicit_one_must_exist() {
         Some(PathBuf::from("/x/baynet/config.toml"))
     );
 }
+
+#[test]
+fn knowledge_backend_from_file_then_environment_and_no_inline_key() {
+    let text = "[knowledge]\nbackend = \"qdrant\"\nqdrant_url = \"http://qdrant:6333/\"\n\
+                collection = \"team-kb\"\nqdrant_api_key_env = \"MY_KEY\"\nqdrant_timeout = \"5s\"\n";
+    let env = env_of(&[("MY_KEY", "k-123")]);
+    let config = load_text(text, &env);
+    let k = &config.knowledge;
+    assert_eq!(k.backend, KbBackend::Qdrant);
+    assert_eq!(k.qdrant_url.as_deref(), Some("http://qdrant:6333"));
+    assert_eq!(k.collection.as_deref(), Some("team-kb"));
+    assert_eq!(k.qdrant_api_key.as_ref().map(Secret::expose), Some("k-123"));
+    assert_eq!(k.qdrant_api_key_origin.as_deref(), Some("env MY_KEY"));
+    assert_eq!(k.qdrant_timeout, Duration::from_secs(5));
+    assert!(
+        !format!("{config:?}").contains("k-123"),
+        "the key is redacted"
+    );
+    // The environment wins over the file.
+    let env = env_of(&[
+        ("MY_KEY", "k-123"),
+        ("BAYNET_KB_BACKEND", "embedded"),
+        ("QDRANT_URL", "https://q.example:6333"),
+        ("BAYNET_QDRANT_COLLECTION", "other"),
+        ("QDRANT_API_KEY", "k-env"),
+    ]);
+    let config = load_text(text, &env);
+    let k = &config.knowledge;
+    assert_eq!(k.backend, KbBackend::Embedded);
+    assert_eq!(k.qdrant_url.as_deref(), Some("https://q.example:6333"));
+    assert_eq!(k.collection.as_deref(), Some("other"));
+    assert_eq!(k.qdrant_api_key.as_ref().map(Secret::expose), Some("k-env"));
+    // Defaults.
+    let config = load_text("", &env_of(&[]));
+    assert_eq!(config.knowledge, KnowledgeSettings::default());
+    // Errors name the field.
+    let none = env_of(&[]);
+    for (text, field) in [
+        (
+            "[knowledge]\nqdrant_api_key = \"x\"\n",
+            "knowledge.qdrant_api_key",
+        ),
+        ("[knowledge]\nbackend = \"sled\"\n", "knowledge.backend"),
+        (
+            "[knowledge]\ncollection = \"a/b\"\n",
+            "knowledge.collection",
+        ),
+        (
+            "[knowledge]\nqdrant_url = \"ftp://x\"\n",
+            "knowledge.qdrant_url",
+        ),
+        (
+            "[knowledge]\nqdrant_api_key_env = \"UNSET\"\n",
+            "knowledge.qdrant_api_key_env",
+        ),
+    ] {
+        let error = parse_toml(text, None, &none).unwrap_err();
+        assert_eq!(invalid_field(error).0, field, "{text}");
+    }
+    let error = load(
+        None,
+        &Overrides::default(),
+        &env_of(&[("BAYNET_KB_BACKEND", "x")]),
+    );
+    assert_eq!(invalid_field(error.unwrap_err()).0, "BAYNET_KB_BACKEND");
+    assert!(parse_toml("[knowledge]\nbakend = \"qdrant\"\n", None, &none).is_err());
+}
+
+fn load_text(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Config {
+    let mut config = parse_toml(text, None, env).unwrap();
+    apply_env(&mut config, env).unwrap();
+    config
+}

@@ -149,6 +149,7 @@ pub fn query_for_record(record: &Postmortem, limit: usize) -> SearchQuery {
     SearchQuery {
         text: format!("{}\n{}", record.title, record.body),
         signature: Some(record.symptom_signature.clone()),
+        focus_service: Some(record.root_cause_service.clone()).filter(|s| !s.is_empty()),
         exclude_id: Some(record.id.clone()),
         limit,
         ..SearchQuery::default()

@@ -3,13 +3,16 @@
 //! kind on a *different* service of the same role matches as well as one on the same service.
 //! Similarity is a weighted sum of the two cosines.
 
-use super::record::SymptomSignature;
+use super::record::{Postmortem, SymptomSignature};
 use crate::analysis::Analysis;
 use crate::model::ServiceRole;
 use std::collections::BTreeMap;
 
 /// Weight of the `(role, signal)` cosine; the signal-only cosine gets the rest.
 pub const ROLE_WEIGHT: f64 = 0.7;
+/// Weight of the focus cosine (the culprit's own signals) when both sides have a focus; the
+/// role and signal cosines share the rest in the [`ROLE_WEIGHT`] proportion.
+pub const FOCUS_WEIGHT: f64 = 0.4;
 
 /// Sparse weighted vectors of one signature.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -18,6 +21,9 @@ pub struct SignatureVector {
     pub by_role: BTreeMap<(String, String), f64>,
     /// Weight per signal.
     pub by_signal: BTreeMap<String, f64>,
+    /// Weight per signal of the focal service alone (the root cause of a record, the top
+    /// suspect of an analysis): what the culprit itself showed, apart from what spread.
+    pub focus: BTreeMap<String, f64>,
 }
 
 impl SignatureVector {
@@ -49,7 +55,27 @@ fn bump<K: Ord>(map: &mut BTreeMap<K, f64>, key: K, weight: f64) {
 /// the role [`ServiceRole::guess`] gives the service.
 #[must_use]
 pub fn vectorize(signature: &SymptomSignature) -> SignatureVector {
+    vectorize_focused(signature, None)
+}
+
+/// The signature vector of a stored record, focused on its root-cause service.
+#[must_use]
+pub fn of_record(record: &Postmortem) -> SignatureVector {
+    let focus = Some(record.root_cause_service.as_str()).filter(|s| !s.is_empty());
+    vectorize_focused(&record.symptom_signature, focus)
+}
+
+/// As [`vectorize`], plus the signals of `focus` (when it has any) as the focus part.
+#[must_use]
+pub fn vectorize_focused(signature: &SymptomSignature, focus: Option<&str>) -> SignatureVector {
     let mut vector = SignatureVector::default();
+    if let Some(signals) = focus.and_then(|f| signature.services.get(f)) {
+        for (signal, &score) in signals {
+            if score.is_finite() && score > 0.0 {
+                bump(&mut vector.focus, signal.clone(), score);
+            }
+        }
+    }
     for (role, signals) in signature.roles() {
         for signal in signals {
             bump(&mut vector.by_role, (role.to_owned(), signal.clone()), 1.0);
@@ -88,11 +114,18 @@ pub fn cosine<K: Ord>(a: &BTreeMap<K, f64>, b: &BTreeMap<K, f64>) -> f64 {
     }
 }
 
-/// Similarity in [0, 1]: `ROLE_WEIGHT·cos(role, signal) + (1 − ROLE_WEIGHT)·cos(signal)`.
+/// Similarity in [0, 1]: `ROLE_WEIGHT·cos(role, signal) + (1 − ROLE_WEIGHT)·cos(signal)`;
+/// when both sides have a focus, that sum weighs `1 − FOCUS_WEIGHT` and the cosine of the
+/// foci `FOCUS_WEIGHT`.
 #[must_use]
 pub fn similarity(a: &SignatureVector, b: &SignatureVector) -> f64 {
-    ROLE_WEIGHT * cosine(&a.by_role, &b.by_role)
-        + (1.0 - ROLE_WEIGHT) * cosine(&a.by_signal, &b.by_signal)
+    let spread = ROLE_WEIGHT * cosine(&a.by_role, &b.by_role)
+        + (1.0 - ROLE_WEIGHT) * cosine(&a.by_signal, &b.by_signal);
+    if a.focus.is_empty() || b.focus.is_empty() {
+        spread
+    } else {
+        (1.0 - FOCUS_WEIGHT) * spread + FOCUS_WEIGHT * cosine(&a.focus, &b.focus)
+    }
 }
 
 /// Builds the signature of an analysis: the signals of the anomaly events in the ranked range,
@@ -196,6 +229,45 @@ mod tests {
             same_class > 0.8 && same_service < 0.2,
             "{same_class} vs {same_service}"
         );
+    }
+
+    #[test]
+    fn the_culprits_own_signals_separate_faults_whose_spread_looks_alike() {
+        // Both incidents show the same errors at the gateway; only the culprits differ.
+        let cpu = with_services(&[
+            ("orders", &[("cpu_cores", 0.9)]),
+            (
+                "front-end",
+                &[("latency_p99_ms", 0.9), ("error_ratio", 0.9)],
+            ),
+        ]);
+        let memory = with_services(&[
+            ("carts", &[("memory_bytes", 0.9)]),
+            (
+                "front-end",
+                &[("latency_p99_ms", 0.9), ("error_ratio", 0.9)],
+            ),
+        ]);
+        let query = with_services(&[
+            ("user", &[("cpu_cores", 0.8)]),
+            (
+                "front-end",
+                &[("latency_p99_ms", 0.9), ("error_ratio", 0.9)],
+            ),
+        ]);
+        let q = vectorize_focused(&query, Some("user"));
+        let to_cpu = similarity(&q, &vectorize_focused(&cpu, Some("orders")));
+        let to_memory = similarity(&q, &vectorize_focused(&memory, Some("carts")));
+        assert!(
+            (to_cpu - to_memory - FOCUS_WEIGHT).abs() < 0.2,
+            "{to_cpu} vs {to_memory}"
+        );
+        assert!(to_cpu > to_memory + 0.3);
+        // Without a focus on one side the spread alone counts, as before.
+        let unfocused = similarity(&vectorize(&query), &vectorize_focused(&cpu, Some("orders")));
+        assert!((unfocused - similarity(&vectorize(&query), &vectorize(&cpu))).abs() < 1e-12);
+        // A focus on a service without signals adds nothing.
+        assert!(vectorize_focused(&query, Some("nobody")).focus.is_empty());
     }
 
     #[test]

@@ -9,11 +9,12 @@
 //! the database (its document count differs from the record count, or it cannot be opened),
 //! [`KnowledgeStore::open`] rebuilds it from the database.
 
-use super::record::{Postmortem, RecordError};
+use super::record::RecordError;
+use super::retrieval::{CANDIDATES, Rankings, evidence_text, passes};
+pub use super::retrieval::{Hit, SearchQuery, StoredRecord, content_hash};
 use super::signature::{self, SignatureVector};
-use super::vectors::{self, FlatIndex, RRF_K, TextEmbedder, VectorIndex};
+use super::vectors::{self, FlatIndex, TextEmbedder, VectorIndex};
 use redb::{ReadableDatabase, ReadableTable, TableDefinition};
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use tantivy::collector::TopDocs;
@@ -28,11 +29,6 @@ const RECORDS: TableDefinition<&str, &str> = TableDefinition::new("records");
 const FILES: TableDefinition<&str, &str> = TableDefinition::new("file_hashes");
 const VECTORS: TableDefinition<&str, &str> = TableDefinition::new("vectors");
 const STATE: TableDefinition<&str, &str> = TableDefinition::new("state");
-
-/// Body chunk size for vectors, characters.
-const CHUNK_CHARS: usize = 800;
-/// Candidates taken from each retriever before fusion.
-const CANDIDATES: usize = 50;
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -78,6 +74,14 @@ pub enum StoreError {
     /// Another process holds the index writer.
     #[error("knowledge base busy: {0}")]
     Busy(String),
+    /// The Qdrant backend: unreachable, refused, or answered with an error.
+    #[error("Qdrant at {url}: {message}")]
+    Qdrant {
+        /// The request's URL (no credentials).
+        url: String,
+        /// What went wrong and what to do.
+        message: String,
+    },
     /// A stored value could not be decoded.
     #[error("stored record `{id}` is unreadable: {message}; run `baynet kb reindex`")]
     Corrupt {
@@ -88,85 +92,8 @@ pub enum StoreError {
     },
 }
 
-/// A record as stored: where it came from, the content hash, the record and its body.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct StoredRecord {
-    /// The Markdown file.
-    pub path: PathBuf,
-    /// SHA-256 of the file's bytes (hex).
-    pub hash: String,
-    /// The front matter.
-    pub record: Postmortem,
-    /// The Markdown body.
-    pub body: String,
-}
-
-impl StoredRecord {
-    /// The record with its body.
-    #[must_use]
-    pub fn postmortem(&self) -> Postmortem {
-        let mut record = self.record.clone();
-        record.body.clone_from(&self.body);
-        record
-    }
-}
-
-/// SHA-256 hex of `bytes`.
-#[must_use]
-pub fn content_hash(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    let digest = sha2::Sha256::digest(bytes);
-    digest.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// What to retrieve.
-#[derive(Debug, Clone, Default)]
-pub struct SearchQuery {
-    /// Free text (BM25 and vectors); may be empty.
-    pub text: String,
-    /// A symptom signature to match, when there is one.
-    pub signature: Option<super::record::SymptomSignature>,
-    /// Only records about this service (root cause or affected).
-    pub service: Option<String>,
-    /// Only records of this fault class.
-    pub fault_class: Option<String>,
-    /// Only records carrying all these tags.
-    pub tags: Vec<String>,
-    /// Leave these sources out.
-    pub exclude_sources: Vec<super::record::Source>,
-    /// Leave this id out (leave-one-out evaluation).
-    pub exclude_id: Option<String>,
-    /// Results wanted.
-    pub limit: usize,
-}
-
 /// How long a writer waits for another process's index writer lock.
 const WRITER_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
-
-/// One retrieval result.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Hit {
-    /// Record id.
-    pub id: String,
-    /// Title.
-    pub title: String,
-    /// Fault class.
-    pub fault_class: String,
-    /// Root-cause service.
-    pub root_cause_service: String,
-    /// Fused RRF score.
-    pub score: f64,
-    /// The fused score over the best possible one (every retriever ranks it first), in [0, 1].
-    pub similarity: f64,
-    /// 1-based rank in the BM25 list.
-    pub bm25_rank: Option<usize>,
-    /// 1-based rank in the vector list.
-    pub vector_rank: Option<usize>,
-    /// 1-based rank in the signature list.
-    pub signature_rank: Option<usize>,
-    /// Signature similarity, when a signature was given.
-    pub signature_similarity: Option<f64>,
-}
 
 struct Fields {
     id: Field,
@@ -197,44 +124,6 @@ fn schema() -> (Schema, Fields) {
         started: builder.add_date_field("started", DateOptions::from(INDEXED) | STORED),
     };
     (builder.build(), fields)
-}
-
-/// Searchable text derived from the front matter: signals, remediation, tags, services.
-fn evidence_text(record: &Postmortem) -> String {
-    let mut text = Vec::new();
-    for (role, signals) in record.symptom_signature.roles() {
-        for signal in signals {
-            text.push(format!("{role} {signal}"));
-        }
-    }
-    for (service, signals) in &record.symptom_signature.services {
-        for signal in signals.keys() {
-            text.push(format!("{service} {signal}"));
-        }
-    }
-    text.push(record.fault_class.clone());
-    text.push(record.root_cause_service.clone());
-    text.extend(record.affected_services.iter().cloned());
-    text.push(record.remediation.clone());
-    text.extend(record.tags.iter().cloned());
-    text.extend(record.follow_ups.iter().cloned());
-    if let Some(impact) = &record.impact {
-        text.push(impact.clone());
-    }
-    text.join("\n")
-}
-
-/// The texts embedded for a record: a summary vector first, then the body chunks.
-fn vector_texts(stored: &StoredRecord) -> Vec<String> {
-    let record = &stored.record;
-    let mut texts = vec![format!(
-        "{}\n{}\n{}",
-        record.title,
-        record.remediation,
-        evidence_text(record)
-    )];
-    texts.extend(vectors::chunk(&stored.body, CHUNK_CHARS));
-    texts
 }
 
 /// The knowledge store.
@@ -343,6 +232,12 @@ impl KnowledgeStore {
         Ok(store)
     }
 
+    /// The store's directory.
+    #[must_use]
+    pub fn dir(&self) -> &Path {
+        self.db_path.parent().unwrap_or_else(|| Path::new("."))
+    }
+
     /// Closes the store and hands back its embedder (a loaded model is worth keeping).
     #[must_use]
     pub fn into_embedder(self) -> Box<dyn TextEmbedder> {
@@ -389,10 +284,8 @@ impl KnowledgeStore {
         }
         drop((table, vector_table, state, txn));
         for (id, stored) in &records {
-            self.signatures.insert(
-                id.clone(),
-                signature::vectorize(&stored.record.symptom_signature),
-            );
+            self.signatures
+                .insert(id.clone(), signature::of_record(&stored.record));
         }
         self.records = records;
         if !missing.is_empty() || !same_model {
@@ -418,7 +311,10 @@ impl KnowledgeStore {
             if let Some(stored) = self.records.get(id) {
                 let found = self
                     .embedder
-                    .embed(&vector_texts(stored))
+                    .embed(&super::retrieval::vector_texts(
+                        &stored.record,
+                        &stored.body,
+                    ))
                     .map_err(StoreError::Embed)?;
                 computed.push((id.clone(), found));
             }
@@ -602,7 +498,7 @@ impl KnowledgeStore {
         let mut texts: Vec<String> = Vec::new();
         let mut counts: Vec<usize> = Vec::with_capacity(batch.len());
         for stored in &batch {
-            let own = vector_texts(stored);
+            let own = super::retrieval::vector_texts(&stored.record, &stored.body);
             counts.push(own.len());
             texts.extend(own);
         }
@@ -661,10 +557,8 @@ impl KnowledgeStore {
         for (stored, found) in batch.into_iter().zip(vectors) {
             let id = stored.record.id.clone();
             self.vectors.upsert(&id, found);
-            self.signatures.insert(
-                id.clone(),
-                signature::vectorize(&stored.record.symptom_signature),
-            );
+            self.signatures
+                .insert(id.clone(), signature::of_record(&stored.record));
             self.records.insert(id, stored);
         }
         Ok(())
@@ -723,7 +617,10 @@ impl KnowledgeStore {
         for (id, stored) in &by_id {
             let found = self
                 .embedder
-                .embed(&vector_texts(stored))
+                .embed(&super::retrieval::vector_texts(
+                    &stored.record,
+                    &stored.body,
+                ))
                 .map_err(StoreError::Embed)?;
             computed.insert(id.clone(), found);
         }
@@ -764,36 +661,10 @@ impl KnowledgeStore {
         }
         self.signatures = by_id
             .iter()
-            .map(|(id, s)| {
-                (
-                    id.clone(),
-                    signature::vectorize(&s.record.symptom_signature),
-                )
-            })
+            .map(|(id, s)| (id.clone(), signature::of_record(&s.record)))
             .collect();
         self.records = by_id;
         self.rebuild_text_index()
-    }
-
-    fn passes(&self, stored: &StoredRecord, query: &SearchQuery) -> bool {
-        let record = &stored.record;
-        if query.exclude_id.as_deref() == Some(record.id.as_str())
-            || query.exclude_sources.contains(&record.source)
-        {
-            return false;
-        }
-        if let Some(service) = &query.service
-            && record.root_cause_service != *service
-            && !record.affected_services.contains(service)
-        {
-            return false;
-        }
-        if let Some(fault) = &query.fault_class
-            && record.fault_class != *fault
-        {
-            return false;
-        }
-        query.tags.iter().all(|tag| record.tags.contains(tag))
     }
 
     fn bm25(&self, text: &str) -> Result<Vec<String>, StoreError> {
@@ -821,7 +692,7 @@ impl KnowledgeStore {
     }
 
     /// Hybrid retrieval: BM25, vectors and signature similarity, each filtered, fused with
-    /// reciprocal rank fusion ([`RRF_K`]).
+    /// reciprocal rank fusion ([`super::vectors::RRF_K`], [`super::retrieval::fuse`]).
     ///
     /// # Errors
     /// Index and embedding errors.
@@ -838,9 +709,9 @@ impl KnowledgeStore {
         let allowed = |id: &String| {
             self.records
                 .get(id)
-                .is_some_and(|stored| self.passes(stored, query))
+                .is_some_and(|stored| passes(&stored.record, query))
         };
-        let bm25: Vec<String> = self
+        let text: Vec<String> = self
             .bm25(&query.text)?
             .into_iter()
             .filter(allowed)
@@ -856,53 +727,31 @@ impl KnowledgeStore {
                 .take(CANDIDATES)
                 .collect(),
         };
-        let mut signature_scores: BTreeMap<String, f64> = BTreeMap::new();
-        let by_signature: Vec<String> = match &query.signature {
-            Some(wanted) => {
-                let wanted = signature::vectorize(wanted);
-                let mut scored: Vec<(String, f64)> = self
-                    .signatures
-                    .iter()
-                    .filter(|(id, _)| allowed(id))
-                    .map(|(id, v)| (id.clone(), signature::similarity(&wanted, v)))
-                    .filter(|(_, s)| *s > 0.0)
-                    .collect();
-                scored.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-                scored.truncate(CANDIDATES);
-                signature_scores = scored.iter().cloned().collect();
-                scored.into_iter().map(|(id, _)| id).collect()
-            }
+        let signature = match &query.signature {
+            Some(wanted) => super::retrieval::signature_ranking(
+                wanted,
+                query.focus_service.as_deref(),
+                self.signatures.iter().filter(|(id, _)| allowed(id)),
+            ),
             None => Vec::new(),
         };
-        let lists = [bm25, vector, by_signature];
-        let active = lists.iter().filter(|l| !l.is_empty()).count();
-        #[allow(clippy::cast_precision_loss)]
-        let best_possible = active as f64 / (RRF_K + 1.0);
-        let rank_in = |list: &[String], id: &str| list.iter().position(|x| x == id).map(|r| r + 1);
-        let fused = vectors::reciprocal_rank_fusion(&lists, RRF_K);
-        Ok(fused
-            .into_iter()
-            .take(query.limit.max(1))
-            .filter_map(|(id, score)| {
-                let stored = self.records.get(&id)?;
-                Some(Hit {
-                    title: stored.record.title.clone(),
-                    fault_class: stored.record.fault_class.clone(),
-                    root_cause_service: stored.record.root_cause_service.clone(),
-                    score,
-                    similarity: if best_possible > 0.0 {
-                        (score / best_possible).clamp(0.0, 1.0)
-                    } else {
-                        0.0
-                    },
-                    bm25_rank: rank_in(&lists[0], &id),
-                    vector_rank: rank_in(&lists[1], &id),
-                    signature_rank: rank_in(&lists[2], &id),
-                    signature_similarity: signature_scores.get(&id).copied(),
-                    id,
-                })
-            })
-            .collect())
+        let rankings = Rankings {
+            text,
+            vector,
+            signature,
+        };
+        Ok(super::retrieval::fuse(&rankings, query.limit, |id| {
+            self.records.get(id).map(|stored| &stored.record)
+        }))
+    }
+
+    /// The stored vectors of `id` (summary first, then the body chunks) and the embedder's
+    /// name.
+    #[must_use]
+    pub fn vectors_of(&self, id: &str) -> Option<(String, Vec<Vec<f32>>)> {
+        self.vectors
+            .get(id)
+            .map(|found| (self.embedder.name(), found.to_vec()))
     }
 }
 

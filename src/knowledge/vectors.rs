@@ -167,6 +167,14 @@ pub struct FlatIndex {
     documents: BTreeMap<String, Vec<Vec<f32>>>,
 }
 
+impl FlatIndex {
+    /// The vectors of `id`.
+    #[must_use]
+    pub fn get(&self, id: &str) -> Option<&[Vec<f32>]> {
+        self.documents.get(id).map(Vec::as_slice)
+    }
+}
+
 impl VectorIndex for FlatIndex {
     fn upsert(&mut self, id: &str, vectors: Vec<Vec<f32>>) {
         self.documents.insert(id.to_owned(), vectors);

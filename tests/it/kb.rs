@@ -29,6 +29,9 @@ impl Kb {
         let mut command = Command::new(env!("CARGO_BIN_EXE_baynet"));
         command
             .env("XDG_DATA_HOME", self.data.path())
+            .env("XDG_CONFIG_HOME", self.data.path().join("config"))
+            .env_remove("BAYNET_CONFIG")
+            .env_remove("BAYNET_KB_BACKEND")
             .env_remove("BAYNET_KB_DIR")
             .env(
                 "BAYNET_CURATED_KB",
@@ -528,4 +531,185 @@ fn eval_retrieval_finds_the_same_fault_class_in_the_top_three() {
     assert!(report["answerable"].as_u64().unwrap() >= 6, "{report:#}");
     let top3 = report["hit_rate_top3"].as_f64().unwrap();
     assert!(top3 >= 0.75, "top-3 same-class hit rate {top3}");
+}
+
+#[test]
+fn export_to_a_file_and_import_round_trip_and_bad_lines_are_named() {
+    let kb = Kb::new().hashed();
+    let files = tempfile::tempdir().unwrap();
+    for (name, id, class, service) in [
+        ("a.md", "inc-a", "pod-failure", "carts"),
+        ("b.md", "inc-b", "cpu-stress", "orders"),
+    ] {
+        let path = write(
+            files.path(),
+            name,
+            &postmortem(id, class, service, "health: 0.9", &format!("{id} title")),
+        );
+        kb.ok(&["add", path.to_str().unwrap()]);
+    }
+    let out = files.path().join("kb.jsonl");
+    kb.ok(&["export", "--out", out.to_str().unwrap()]);
+    let text = std::fs::read_to_string(&out).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), kb.ids().len());
+    for line in &lines {
+        // The hash is SHA-256 of the Markdown exactly as exported.
+        let markdown = line["markdown"].as_str().unwrap();
+        let expected = baynet::knowledge::store::content_hash(markdown.as_bytes());
+        assert_eq!(line["hash"], expected.as_str());
+        assert!(line.get("vectors").is_none());
+    }
+    let a = lines.iter().find(|l| l["id"] == "inc-a").unwrap();
+    assert_eq!(a["curated"], false);
+    assert_eq!(
+        a["markdown"].as_str().unwrap(),
+        std::fs::read_to_string(files.path().join("a.md")).unwrap(),
+        "a user record exports its file's bytes"
+    );
+    assert!(lines.iter().any(|l| l["curated"] == true));
+    let with_vectors = kb.ok(&["export", "--with-vectors"]);
+    let first: serde_json::Value =
+        serde_json::from_str(with_vectors.lines().next().unwrap()).unwrap();
+    assert_eq!(first["embedder"], "hashed-bow-512");
+    assert_eq!(first["vectors"][0].as_array().unwrap().len(), 512);
+
+    let other = Kb::new().hashed();
+    other.ok(&["import", out.to_str().unwrap()]);
+    assert_eq!(other.ids(), kb.ids());
+    for id in ["inc-a", "inc-b", "playbook-pod-failure"] {
+        let body = |k: &Kb| {
+            let shown = k.ok(&["show", id]);
+            shown.split_once('\n').unwrap().1.to_owned()
+        };
+        assert_eq!(body(&other), body(&kb), "{id}");
+    }
+    let search = |k: &Kb| k.json(&["search", "inc-b title orders", "--json"]);
+    assert_eq!(search(&other)[0]["id"], search(&kb)[0]["id"]);
+    assert_eq!(search(&other)[0]["id"], "inc-b");
+    // Importing the same export again changes nothing.
+    other.ok(&["import", out.to_str().unwrap()]);
+    assert_eq!(other.ids(), kb.ids());
+
+    // Bad lines: every one named by number; nothing stored.
+    let good = |id: &str| {
+        let markdown = postmortem(id, "overload", "user", "traffic_rps: 0.9", "Overload");
+        serde_json::json!({"id": id, "markdown": markdown}).to_string()
+    };
+    let altered = {
+        let markdown = postmortem("inc-d", "overload", "user", "traffic_rps: 0.9", "Overload");
+        serde_json::json!({"id": "inc-d", "markdown": markdown, "hash": "00ff"}).to_string()
+    };
+    let wrong_id = serde_json::json!({
+        "id": "inc-e",
+        "markdown": postmortem("inc-f", "overload", "user", "traffic_rps: 0.9", "Overload"),
+    })
+    .to_string();
+    let bad_front =
+        serde_json::json!({"id": "inc-g", "markdown": "---\nid: [oops\n---\n"}).to_string();
+    let dump = [
+        good("inc-c"),
+        "{not json".to_owned(),
+        bad_front,
+        String::new(),
+        altered,
+        good("inc-c"),
+        wrong_id,
+        good("inc-h"),
+    ]
+    .join("\n");
+    let bad = write(files.path(), "bad.jsonl", &dump);
+    let before = other.ids();
+    let output = other.run(&["import", bad.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    for needle in [
+        "line 2: not an export line",
+        "line 3: ",
+        "line 5: `hash` does not match",
+        "line 6: duplicate id `inc-c` (first on line 1)",
+        "line 7: `id` is inc-e but",
+        "5 of 8 lines",
+        "nothing was imported",
+    ] {
+        assert!(stderr.contains(needle), "{needle}: {stderr}");
+    }
+    assert!(
+        !stderr.contains("line 1:") && !stderr.contains("line 8:"),
+        "{stderr}"
+    );
+    assert_eq!(other.ids(), before, "nothing stored");
+    // --skip-invalid imports the good ones.
+    let output = other.run(&["import", "--skip-invalid", bad.to_str().unwrap()]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let ids = other.ids();
+    assert!(ids.contains(&"inc-c".to_owned()) && ids.contains(&"inc-h".to_owned()));
+    assert_eq!(ids.len(), before.len() + 2);
+}
+
+#[test]
+fn each_kb_dir_has_its_own_store() {
+    let kb = Kb::new().hashed();
+    let files = tempfile::tempdir().unwrap();
+    let one = kb.data.path().join("one");
+    let two = kb.data.path().join("two");
+    let path = write(
+        files.path(),
+        "a.md",
+        &postmortem(
+            "inc-only-one",
+            "pod-failure",
+            "carts",
+            "health: 0.9",
+            "Only in one",
+        ),
+    );
+    let dir = |d: &Path| d.to_str().unwrap().to_owned();
+    kb.ok(&["--kb-dir", &dir(&one), "add", path.to_str().unwrap()]);
+    let ids = |d: &Path| -> Vec<String> {
+        serde_json::from_str::<serde_json::Value>(&kb.ok(&["--kb-dir", &dir(d), "list", "--json"]))
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert!(ids(&one).contains(&"inc-only-one".to_owned()));
+    assert!(
+        !ids(&two).contains(&"inc-only-one".to_owned()),
+        "the second KB must not see the first's index"
+    );
+    assert!(
+        !kb.ids().contains(&"inc-only-one".to_owned()),
+        "nor the default KB"
+    );
+    assert!(one.join(".baynet-store").join("kb.redb").is_file());
+    assert_eq!(
+        std::fs::read_to_string(one.join(".baynet-store").join(".gitignore"))
+            .unwrap()
+            .lines()
+            .last(),
+        Some("*")
+    );
+    // The default knowledge base keeps its store where it was.
+    assert!(
+        kb.data
+            .path()
+            .join("baynet")
+            .join("store")
+            .join("kb.redb")
+            .is_file()
+    );
+    // The store's own files never count as records: reindex sees exactly one.
+    let report: serde_json::Value =
+        serde_json::from_str(&kb.ok(&["--kb-dir", &dir(&one), "reindex", "--json"])).unwrap();
+    assert!(report["skipped"].as_array().unwrap().is_empty(), "{report}");
 }

@@ -9,9 +9,11 @@ mod detect; // trace and metric detectors against the simulator's ground truth (
 mod embed; // candle embeddings vs sentence-transformers, `baynet embed` (needs the model)
 mod experiment; // `baynet experiment`: 12 scenarios recorded, postmortems, stand-in kubectl
 mod kb; // `baynet kb`: knowledge base end to end, bad input, SIGKILL crash safety
+mod kb_qdrant; // the Qdrant backend against a local fake (and a real Qdrant when QDRANT_URL is set)
 mod llm; // LLM clients against local servers speaking the OpenAI SSE and Ollama NDJSON protocols
 mod logs; // `baynet logs templates` on small files
 mod prometheus; // a real Prometheus server scrapes `baynet sim serve` and sees sock-shop
+mod qdrant_fake; // an in-process fake of the Qdrant REST subset the backend uses
 mod scenarios; // every file in scenarios/ parses and carries the fields Baynet relies on
 mod serve; // `baynet serve`: Node Graph API, /metrics, events, auth, SQS against moto
 mod serve_e2e; // the real `baynet serve` binary: every endpoint, token, events, SIGTERM/SIGINT
