@@ -62,45 +62,57 @@ pub struct ConsoleArgs {
     baseline: Option<String>,
 }
 
-/// Past incidents like the current analysis. The knowledge base is opened for each search and
-/// closed again (keeping the loaded embedding model), so `baynet kb add` or a recorded
-/// experiment in another terminal is never locked out and new records show up at the next
-/// analysis.
-fn retriever(kb_dir: Option<PathBuf>) -> Retriever {
-    let mut kept: Option<Box<dyn baynet::knowledge::vectors::TextEmbedder>> = None;
+/// Past incidents like the current analysis. The search runs again only when the incident or
+/// its top suspects change (the ranking is recomputed every few seconds; the past does not
+/// move that fast). The knowledge base is opened for each search and closed again, embedding
+/// model included, so `baynet kb add` or a recorded experiment in another terminal is never
+/// locked out, new records show up at the next search, and the model's ~150 MB are held only
+/// while searching.
+fn retriever(kb_dir: Option<PathBuf>, config: Option<PathBuf>) -> Retriever {
+    let mut last: Option<(String, Vec<PastIncident>)> = None;
     Box::new(move |analysis| {
-        let embedder = match kept.take() {
-            Some(embedder) => embedder,
-            None => super::kb::embedder().map_err(|error| format!("{error:#}"))?,
-        };
-        let paths = baynet::knowledge::KbPaths::resolve(kb_dir.clone())?;
-        let mut kb = baynet::knowledge::KnowledgeBase::open(paths, embedder)
-            .map_err(|error| format!("knowledge base unavailable: {error}"))?;
-        let similar = baynet::knowledge::similar_incidents(&mut kb.store, analysis, 5)
-            .map_err(|error| format!("knowledge base search failed: {error}"));
-        let found = similar.map(|similar| {
-            similar
-                .into_iter()
-                .filter_map(|similar| {
-                    let stored = kb.store.get(&similar.id)?;
-                    let markdown = baynet::knowledge::record::render(&stored.postmortem()).ok()?;
-                    Some(PastIncident { similar, markdown })
-                })
-                .collect()
-        });
-        kept = Some(kb.store.into_embedder());
-        found
+        let key = format!(
+            "{:?} {}",
+            analysis.incident_start,
+            analysis
+                .ranking
+                .ranking
+                .iter()
+                .take(3)
+                .map(|r| r.service.as_str())
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        if let Some((known, found)) = &last
+            && *known == key
+        {
+            return Ok(found.clone());
+        }
+        let embedder = super::kb::embedder().map_err(|error| format!("{error:#}"))?;
+        let mut kb = super::kb::open_with(kb_dir.clone(), None, config.as_deref(), embedder)
+            .map_err(|error| format!("knowledge base unavailable: {error:#}"))?;
+        let similar = baynet::knowledge::similar_incidents(kb.store.as_mut(), analysis, 5)
+            .map_err(|error| format!("knowledge base search failed: {error}"))?;
+        let found: Vec<PastIncident> = similar
+            .into_iter()
+            .filter_map(|similar| {
+                let stored = kb.store.get(&similar.id)?;
+                let markdown = baynet::knowledge::record::render(&stored.postmortem()).ok()?;
+                Some(PastIncident { similar, markdown })
+            })
+            .collect();
+        last = Some((key, found.clone()));
+        Ok(found)
     })
 }
 
 /// Writes a postmortem recorded in the console into the user knowledge directory and indexes
 /// it (the knowledge base is opened per save, so other processes are not locked out).
-fn saver(kb_dir: Option<PathBuf>) -> baynet::console::Saver {
+fn saver(kb_dir: Option<PathBuf>, config: Option<PathBuf>) -> baynet::console::Saver {
     Box::new(move |record| {
         let embedder = super::kb::embedder().map_err(|error| format!("{error:#}"))?;
-        let paths = baynet::knowledge::KbPaths::resolve(kb_dir.clone())?;
-        let mut kb = baynet::knowledge::KnowledgeBase::open(paths, embedder)
-            .map_err(|error| format!("knowledge base unavailable: {error}"))?;
+        let mut kb = super::kb::open_with(kb_dir.clone(), None, config.as_deref(), embedder)
+            .map_err(|error| format!("knowledge base unavailable: {error:#}"))?;
         kb.record(record)
             .map(|path| path.display().to_string())
             .map_err(|error| error.to_string())
@@ -131,7 +143,7 @@ pub fn run(args: &ConsoleArgs) -> anyhow::Result<()> {
         .map_err(anyhow::Error::msg)
         .context("in the configuration's [console.keys]")?;
     let config = AnalysisConfig::default();
-    let past = (!args.no_kb).then(|| retriever(args.kb_dir.clone()));
+    let past = (!args.no_kb).then(|| retriever(args.kb_dir.clone(), args.sources.config.clone()));
     let live = if let Some(dir) = &args.input {
         let dataset = baynet::input_dir::read_dir(dir)
             .with_context(|| format!("cannot read {}", dir.display()))?;
@@ -174,7 +186,7 @@ pub fn run(args: &ConsoleArgs) -> anyhow::Result<()> {
         }
         start_simulation(settings, config, past)?
     };
-    let save = (!args.no_kb).then(|| saver(args.kb_dir.clone()));
+    let save = (!args.no_kb).then(|| saver(args.kb_dir.clone(), args.sources.config.clone()));
     baynet::console::run(live, theme, keymap, save)?;
     Ok(())
 }

@@ -14,10 +14,9 @@ use baynet::experiment::runner::{
     run_experiment, sim_config,
 };
 use baynet::experiment::slo::SloConfig;
+use baynet::knowledge::KnowledgeBase;
 use baynet::knowledge::draft::{ExperimentMeta, from_experiment};
 use baynet::knowledge::record::{self, Postmortem, Source};
-use baynet::knowledge::vectors::HashedBagOfWords;
-use baynet::knowledge::{KbPaths, KnowledgeBase};
 use baynet::model::Timestamp;
 use baynet::model::time::{format_duration, parse_duration};
 use baynet::scenario::Scenario;
@@ -121,10 +120,10 @@ struct RunArgs {
     context: Option<String>,
 }
 
+/// The knowledge base with the configured backend and the same embedder as `baynet kb`, so a
+/// recorded experiment's vectors match the ones already stored.
 fn open_kb(kb_dir: Option<PathBuf>) -> anyhow::Result<KnowledgeBase> {
-    let paths = KbPaths::resolve(kb_dir).map_err(anyhow::Error::msg)?;
-    KnowledgeBase::open(paths, Box::new(HashedBagOfWords::default()))
-        .context("opening the knowledge base")
+    super::kb::open(kb_dir)
 }
 
 pub fn run(args: ExperimentArgs) -> anyhow::Result<()> {

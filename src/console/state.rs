@@ -196,6 +196,24 @@ pub struct App {
     pub saved: Vec<SavedRecording>,
     /// Whether recorded postmortems can be saved (a knowledge base is configured).
     pub can_save: bool,
+    /// Incremented with every snapshot taken (what draw-time caches are keyed on).
+    pub generation: u64,
+    /// The Logs view's filtered lines, kept between frames (drawing takes `&App`).
+    pub log_matches: std::cell::RefCell<Option<LogMatches>>,
+}
+
+/// Indices of the selected service's log lines that pass the filter, for one snapshot: the
+/// regex runs once per snapshot, not once per frame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogMatches {
+    /// The snapshot generation.
+    pub generation: u64,
+    /// The service.
+    pub service: String,
+    /// The filter as typed.
+    pub filter: String,
+    /// Matching line indices, oldest first.
+    pub indices: Vec<usize>,
 }
 
 impl Default for App {
@@ -230,6 +248,8 @@ impl App {
             recording: None,
             saved: Vec::new(),
             can_save: true,
+            generation: 0,
+            log_matches: std::cell::RefCell::new(None),
         }
     }
 
@@ -252,6 +272,7 @@ impl App {
                 let had_ranking = self.snapshot.as_ref().is_some_and(|s| s.problem.is_none());
                 let has_ranking = snapshot.problem.is_none();
                 self.snapshot = Some(*snapshot);
+                self.generation += 1;
                 // The first ranking selects its top service; later ones keep the selection.
                 if has_ranking && !had_ranking {
                     self.selected = None;

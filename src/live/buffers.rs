@@ -37,6 +37,14 @@ impl<T> Ring<T> {
         }
     }
 
+    /// Drops items from the oldest end while `stale` says so (items arrive roughly in time
+    /// order, so this trims a ring to a time horizon).
+    pub fn drop_front_while(&mut self, stale: impl Fn(&T) -> bool) {
+        while self.items.front().is_some_and(&stale) {
+            self.items.pop_front();
+        }
+    }
+
     /// Number of items held.
     #[must_use]
     pub fn len(&self) -> usize {
@@ -145,6 +153,8 @@ mod tests {
         ring.extend(1..=5);
         assert_eq!(ring.iter().copied().collect::<Vec<_>>(), vec![3, 4, 5]);
         assert_eq!(ring.len(), 3);
+        ring.drop_front_while(|&i| i < 5);
+        assert_eq!(ring.iter().copied().collect::<Vec<_>>(), vec![5]);
     }
 
     #[test]

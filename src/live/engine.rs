@@ -381,6 +381,14 @@ fn simulate(
             current.simulation.step(&mut emitted);
             buffers.logs.extend(emitted.logs.drain(..));
             buffers.spans.extend(emitted.spans.drain(..));
+            if steps % 30 == 0 {
+                // Only the current scenario is analysed: forget what came before it (a minute
+                // of grace keeps the views from emptying at the switch). Memory stays at a
+                // scenario's worth of telemetry however long the console runs.
+                let keep_from = current.started.minus(Duration::from_secs(60));
+                buffers.logs.drop_front_while(|r| r.timestamp < keep_from);
+                buffers.spans.drop_front_while(|s| s.start < keep_from);
+            }
             steps += 1;
             if current.simulation.now() >= current.simulation.end() {
                 index += 1;

@@ -507,6 +507,9 @@ fn poll_loop(
         // Forget what fell out of the horizon (the log ring and span ring are bounded by count).
         let oldest = now.minus(settings.horizon());
         state.started = state.started.max(oldest);
+        let keep_from = oldest.minus(settings.window_step);
+        state.logs.drop_front_while(|r| r.timestamp < keep_from);
+        state.spans.drop_front_while(|s| s.start < keep_from);
         let job = job_of(settings, &label, &state, now);
         match jobs.try_send(job) {
             Ok(()) | Err(TrySendError::Full(_)) => {}

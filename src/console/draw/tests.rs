@@ -624,3 +624,45 @@ fn chat_answers_a_suggested_question_about_the_snapshot() {
     key(&mut app, KeyCode::Char('2'));
     assert_eq!(app.chat.len(), 2);
 }
+
+#[test]
+fn the_logs_filter_is_cached_per_snapshot_and_follows_changes() {
+    let mut app = app();
+    key(&mut app, KeyCode::Char('3'));
+    let typed = |app: &mut App, text: &str| {
+        key(app, KeyCode::Char('/'));
+        for _ in 0..20 {
+            key(app, KeyCode::Backspace);
+        }
+        for c in text.chars() {
+            key(app, KeyCode::Char(c));
+        }
+        key(app, KeyCode::Enter);
+    };
+    typed(&mut app, "health");
+    let screen = text(&render(&app, &Theme::default(), 100, 20));
+    assert!(
+        screen.contains("GET /health 200") && screen.contains("(1 lines"),
+        "{screen}"
+    );
+    assert!(!screen.contains("authorisation"), "{screen}");
+    typed(&mut app, "!health");
+    let screen = text(&render(&app, &Theme::default(), 100, 20));
+    assert!(
+        screen.contains("authorisation") && !screen.contains("GET /health"),
+        "{screen}"
+    );
+    // A new snapshot with another line: the cached matches are recomputed.
+    let mut snapshot = sample_snapshot();
+    snapshot.services[0].logs.push(LogLine {
+        timestamp: at(20),
+        line: "ERROR gateway timeout".to_owned(),
+        flagged: true,
+    });
+    app.on_live(LiveEvent::Snapshot(Box::new(snapshot)));
+    let screen = text(&render(&app, &Theme::default(), 100, 20));
+    assert!(
+        screen.contains("gateway timeout") && screen.contains("(2 lines"),
+        "{screen}"
+    );
+}

@@ -119,11 +119,40 @@ pub fn logs(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
         );
         return;
     };
-    let lines: Vec<_> = service
-        .logs
-        .iter()
-        .filter(|l| app.filter.as_ref().is_none_or(|f| f.keeps(&l.line)))
-        .collect();
+    let lines: Vec<_> = match &app.filter {
+        None => service.logs.iter().collect(),
+        Some(filter) => {
+            let mut cache = app.log_matches.borrow_mut();
+            let fresh = cache.as_ref().is_some_and(|c| {
+                c.generation == app.generation
+                    && c.service == service.name
+                    && c.filter == filter.text
+            });
+            if !fresh {
+                *cache = Some(crate::console::state::LogMatches {
+                    generation: app.generation,
+                    service: service.name.clone(),
+                    filter: filter.text.clone(),
+                    indices: service
+                        .logs
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, l)| filter.keeps(&l.line))
+                        .map(|(i, _)| i)
+                        .collect(),
+                });
+            }
+            cache
+                .as_ref()
+                .map(|c| {
+                    c.indices
+                        .iter()
+                        .filter_map(|&i| service.logs.get(i))
+                        .collect()
+                })
+                .unwrap_or_default()
+        }
+    };
     let flagged = lines.iter().filter(|l| l.flagged).count();
     let height = usize::from(area.height.saturating_sub(2));
     let end = lines.len().saturating_sub(app.log_scroll);
