@@ -267,6 +267,8 @@ pub struct EvidenceSettings {
     pub base_rate: f64,
     /// A deploy or restart this recent raises the prior.
     pub deploy_ttl: Duration,
+    /// Scores are clamped to `[floor, 1 - floor]` before pooling (the network's evidence floor).
+    pub floor: f64,
 }
 
 /// A score below the detector threshold is the detector saying "normal": it maps linearly from
@@ -283,16 +285,64 @@ pub fn calibrate_quiet(score: f64, threshold: f64, base_rate: f64) -> f64 {
     }
 }
 
+/// Pools one service's per-window scores over the focus windows into one score for the
+/// network: the mean of the windows' likelihood ratios (odds of the score over the base-rate
+/// odds), turned back into a score. A window without an observation (`None`) is neutral.
+///
+/// Why the mean and not the maximum: the maximum of `k` windows is far more often high in
+/// normal operation than one window is (about `k` times the base rate), so taken as one
+/// window's evidence it overstates a brief blip `k`-fold. The mean corrects for looking at `k`
+/// windows (a single-window spike among quiet windows counts about `1/k` of its ratio) and
+/// leaves an anomaly that lasts through the focus as strong as before.
+#[must_use]
+pub fn pool_windows(windows: &[Option<f64>], base_rate: f64, floor: f64) -> Option<f64> {
+    if windows.iter().all(Option::is_none) {
+        return None;
+    }
+    let floor = floor.clamp(1e-9, 0.49);
+    let base = base_rate.clamp(floor, 1.0 - floor);
+    let base_odds = base / (1.0 - base);
+    let ratio = |s: f64| {
+        let s = if s.is_finite() {
+            s.clamp(floor, 1.0 - floor)
+        } else {
+            base
+        };
+        s / (1.0 - s) / base_odds
+    };
+    #[allow(clippy::cast_precision_loss)]
+    let mean = windows.iter().map(|w| w.map_or(1.0, ratio)).sum::<f64>() / windows.len() as f64;
+    let odds = mean * base_odds;
+    Some(odds / (1.0 + odds))
+}
+
 /// Turns a detector report into the network's evidence over windows `focus` of the grid.
+/// `blind` services (reached only over raw TCP, see [`tcp_only_services`]) have no latency or
+/// error signal of their own: their quiet windows are unobserved rather than normal.
 #[must_use]
 pub fn evidence_from_report(
     report: &DetectReport,
     grid: &WindowGrid,
     focus: std::ops::Range<usize>,
     settings: &EvidenceSettings,
+    blind: &std::collections::BTreeSet<String>,
 ) -> BTreeMap<String, ServiceEvidence> {
     let (threshold, base_rate, deploy_ttl) =
         (settings.threshold, settings.base_rate, settings.deploy_ttl);
+    // Per service, the "degraded" score of each focus window (max over kinds).
+    let mut per_window: BTreeMap<String, Vec<Option<f64>>> = BTreeMap::new();
+    let focus_len = focus.len();
+    let mut note = |service: &str, w: usize, score: f64| {
+        let Some(offset) = w.checked_sub(focus.start) else {
+            return;
+        };
+        let slots = per_window
+            .entry(service.to_owned())
+            .or_insert_with(|| vec![None; focus_len]);
+        if let Some(slot) = slots.get_mut(offset) {
+            *slot = Some(slot.unwrap_or(0.0).max(score));
+        }
+    };
     let mut evidence: BTreeMap<String, ServiceEvidence> = BTreeMap::new();
     let focus_range = TimeRange {
         start: grid.window(focus.start).start,
@@ -315,7 +365,7 @@ pub fn evidence_from_report(
         if starvation_signal(event) {
             facts.starved = Some(facts.starved.unwrap_or(0.0).max(score));
         } else {
-            facts.degraded = Some(facts.degraded.unwrap_or(0.0).max(score));
+            note(&event.service, w, score);
         }
         explained.insert((event.service.clone(), event.kind.as_str(), w), ());
         let description = describe(event);
@@ -355,20 +405,32 @@ pub fn evidence_from_report(
                 if explained.contains_key(&(service.clone(), kind_key, w)) || !score.is_finite() {
                     continue;
                 }
-                let facts = evidence.entry(service.clone()).or_default();
+                evidence.entry(service.clone()).or_default();
                 let calibrated = calibrate_quiet(score, threshold, base_rate);
-                facts.degraded = Some(facts.degraded.unwrap_or(0.0).max(calibrated));
+                if blind.contains(service) && calibrated < base_rate {
+                    continue; // a quiet detector on a blind service proves nothing
+                }
+                note(service, w, calibrated);
             }
         }
     }
+    for (service, windows) in &per_window {
+        evidence.entry(service.clone()).or_default().degraded =
+            pool_windows(windows, base_rate, settings.floor);
+    }
     for (service, windows) in &report.traces.health {
-        let lowest = windows
+        // The median window, not the lowest: one stray 5xx or slow request drops a window's
+        // health by a rule's penalty, and over five windows that happens to healthy services;
+        // health that stays low through most of the focus is what raises the prior.
+        let healths: Vec<f64> = windows
             .iter()
             .filter(|h| in_focus(h.window_start))
             .map(|h| h.health.score_without_ttl)
-            .fold(f64::INFINITY, f64::min);
-        if lowest.is_finite() {
-            evidence.entry(service.clone()).or_default().health = Some(lowest);
+            .filter(|h| h.is_finite())
+            .collect();
+        if !healths.is_empty() {
+            evidence.entry(service.clone()).or_default().health =
+                Some(crate::detect::metrics::stats::median(&healths));
         }
     }
     for change in &report.changes {
@@ -398,26 +460,24 @@ pub fn evidence_from_report(
 
 /// Services reached only over raw TCP (databases, caches, brokers) have no latency or error
 /// signal of their own: Istio's TCP metrics show bytes and connections, not how slow or wrong
-/// the answers were. A quiet detector there proves nothing, so quiet "degraded" evidence is
-/// dropped (left unobserved) and only a detector that fired (restarts, connection failures,
-/// CPU, memory) counts. Their callers' symptoms can then be explained by them.
-pub fn blind_spots(
-    graph: &ServiceGraph,
-    evidence: &mut BTreeMap<String, ServiceEvidence>,
-    base_rate: f64,
-) {
-    for (service, facts) in evidence.iter_mut() {
-        let callers = graph.callers(service);
-        let tcp_only = !callers.is_empty()
-            && callers.iter().all(|caller| {
-                graph
-                    .edge(caller, service)
-                    .is_some_and(|e| e.protocol == crate::model::Protocol::Tcp)
-            });
-        if tcp_only && facts.degraded.is_some_and(|d| d < base_rate) {
-            facts.degraded = None;
-        }
-    }
+/// the answers were. A quiet detector there proves nothing, so their quiet windows are left
+/// unobserved by [`evidence_from_report`] and only a detector that fired (restarts, connection
+/// failures, CPU, memory) counts. Their callers' symptoms can then be explained by them.
+#[must_use]
+pub fn tcp_only_services(graph: &ServiceGraph) -> std::collections::BTreeSet<String> {
+    graph
+        .services()
+        .map(|s| s.name.clone())
+        .filter(|service| {
+            let callers = graph.callers(service);
+            !callers.is_empty()
+                && callers.iter().all(|caller| {
+                    graph
+                        .edge(caller, service)
+                        .is_some_and(|e| e.protocol == crate::model::Protocol::Tcp)
+                })
+        })
+        .collect()
 }
 
 /// Link strengths from the error and slowness propagation the trace family counted.
@@ -526,11 +586,16 @@ pub fn analyze_with_focus(
         threshold: config.detect.threshold,
         base_rate: config.rca.detector_base_rate,
         deploy_ttl: config.deploy_ttl,
+        floor: config.rca.evidence_floor,
     };
-    let evidence = evidence_from_report(&report, &grid, focus.clone(), &settings);
     let graph = learn_service_graph(input.spans, input.series, input.graph);
-    let mut evidence = evidence;
-    blind_spots(&graph, &mut evidence, config.rca.detector_base_rate);
+    let mut evidence = evidence_from_report(
+        &report,
+        &grid,
+        focus.clone(),
+        &settings,
+        &tcp_only_services(&graph),
+    );
     let focus_range = TimeRange {
         start: grid.window(focus.start).start,
         end: grid
@@ -592,6 +657,194 @@ mod tests {
         assert!((calibrate_quiet(0.25, 0.5, 0.05) - 0.025).abs() < 1e-12);
         assert!((calibrate_quiet(0.7, 0.5, 0.05) - 0.7).abs() < 1e-12);
         assert!((calibrate_quiet(2.0, 0.5, 0.05) - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn pooling_discounts_a_lone_window_and_keeps_a_sustained_one() {
+        let (base, floor) = (0.05, 0.002);
+        assert_eq!(pool_windows(&[None, None], base, floor), None);
+        // All neutral windows pool to the base rate.
+        let neutral = pool_windows(&[Some(0.05), None, Some(0.05)], base, floor).unwrap();
+        assert!((neutral - 0.05).abs() < 1e-12, "{neutral}");
+        // Sustained: as strong as one window.
+        let sustained = pool_windows(&[Some(0.9); 5], base, floor).unwrap();
+        assert!((sustained - 0.9).abs() < 1e-9, "{sustained}");
+        // One spike among four quiet windows: about a fifth of its likelihood ratio.
+        let odds = |s: f64| s / (1.0 - s) / (base / (1.0 - base));
+        let lone = pool_windows(
+            &[Some(0.9), Some(0.01), Some(0.01), Some(0.01), Some(0.01)],
+            base,
+            floor,
+        )
+        .unwrap();
+        let expected = (odds(0.9) + 4.0 * odds(0.01)) / 5.0;
+        assert!((odds(lone) - expected).abs() < 1e-6, "{lone}");
+        assert!(lone < 0.65 && lone > 0.5, "{lone}");
+        // Unobserved windows count as neutral, not as normal.
+        let half = pool_windows(&[Some(0.9), None], base, floor).unwrap();
+        assert!((odds(half) - (odds(0.9) + 1.0) / 2.0).abs() < 1e-6);
+    }
+
+    /// A detector report over five one-minute windows where `user` scores `burst` in the
+    /// windows `hot` and 0.1 elsewhere, with its health at 0.6 in those windows and 1.0
+    /// elsewhere; every other sock-shop service scores 0.1 with health 1.0.
+    fn burst_report(
+        hot: std::ops::Range<usize>,
+        burst: f64,
+        deploy: bool,
+    ) -> (DetectReport, WindowGrid) {
+        use crate::detect::traces::WindowHealth;
+        use crate::detect::traces::health::HealthScore;
+        let start = Timestamp::from_secs(3600);
+        let grid = WindowGrid::covering(
+            TimeRange::new(start, start.plus(Duration::from_secs(300))).unwrap(),
+            Duration::from_secs(60),
+        );
+        let mut timeline = crate::detect::event::ScoreTimeline::new(grid.starts(), grid.step);
+        let mut traces = crate::detect::traces::TraceReport::default();
+        for service in crate::sim::topology::service_graph().services() {
+            let name = service.name.clone();
+            let is_user = name == "user";
+            let scores: Vec<f64> = (0..grid.count)
+                .map(|w| {
+                    if is_user && hot.contains(&w) {
+                        burst
+                    } else {
+                        0.1
+                    }
+                })
+                .collect();
+            timeline
+                .scores
+                .entry(name.clone())
+                .or_default()
+                .insert("trace".to_owned(), scores);
+            let healths = (0..grid.count)
+                .map(|w| {
+                    let h = if is_user && hot.contains(&w) {
+                        0.6
+                    } else {
+                        1.0
+                    };
+                    WindowHealth {
+                        window_start: grid.window(w).start,
+                        health: HealthScore {
+                            score: h,
+                            score_without_ttl: h,
+                            penalties: Vec::new(),
+                            requests: 100,
+                            status_fallback: false,
+                        },
+                    }
+                })
+                .collect();
+            traces.health.insert(name, healths);
+        }
+        let changes = if deploy {
+            vec![ChangeEvent {
+                service: "user".to_owned(),
+                at: start.minus(Duration::from_secs(600)),
+                kind: ChangeKind::Deploy,
+            }]
+        } else {
+            Vec::new()
+        };
+        let report = DetectReport {
+            baseline: TimeRange::new(Timestamp::from_secs(0), start).unwrap(),
+            window: grid.range(),
+            events: Vec::new(),
+            timeline,
+            system_scores: vec![0.0; grid.count],
+            anomalous_services: vec![Vec::new(); grid.count],
+            traces,
+            metrics: crate::detect::metrics::MetricReport::default(),
+            changes,
+        };
+        (report, grid)
+    }
+
+    fn user_outage(hot: std::ops::Range<usize>, burst: f64, deploy: bool) -> f64 {
+        let (report, grid) = burst_report(hot, burst, deploy);
+        let config = AnalysisConfig::default();
+        let graph = crate::sim::topology::service_graph();
+        let settings = EvidenceSettings {
+            threshold: config.detect.threshold,
+            base_rate: config.rca.detector_base_rate,
+            deploy_ttl: config.deploy_ttl,
+            floor: config.rca.evidence_floor,
+        };
+        let evidence = evidence_from_report(
+            &report,
+            &grid,
+            0..grid.count,
+            &settings,
+            &tcp_only_services(&graph),
+        );
+        let ranking = rank(&graph, &evidence, &LinkStrengths::new(), &config.rca).unwrap();
+        ranking
+            .ranking
+            .iter()
+            .find(|r| r.service == "user")
+            .map_or(0.0, |r| r.p_outage)
+    }
+
+    #[test]
+    fn a_brief_5xx_burst_that_subsides_stays_green_and_a_lasting_one_is_red() {
+        // One window of errors (score 0.9, health 0.6) among four normal ones: the pattern of
+        // a stray burst in a healthy system (quiet-3009), green.
+        let brief = user_outage(1..2, 0.9, false);
+        assert!(brief <= 0.15, "brief burst: {brief}");
+        // The same burst lasting through the focus is an outage.
+        let lasting = user_outage(0..5, 0.9, false);
+        assert!(lasting > 0.45, "lasting burst: {lasting}");
+        // Two of five windows: stronger than one, the prior and evidence add up.
+        let twice = user_outage(1..3, 0.9, false);
+        assert!(
+            twice > brief && twice < lasting,
+            "{brief} {twice} {lasting}"
+        );
+    }
+
+    #[test]
+    fn a_deploy_alone_stays_green_and_adds_to_a_blip() {
+        let deploy_only = user_outage(0..0, 0.7, true);
+        assert!(deploy_only <= 0.15, "deploy alone: {deploy_only}");
+        let blip = user_outage(2..3, 0.55, true);
+        assert!(blip > deploy_only, "{blip} vs {deploy_only}");
+    }
+
+    #[test]
+    fn quiet_windows_of_a_tcp_only_store_are_unobserved() {
+        let (report, grid) = burst_report(0..0, 0.0, false);
+        let mut report = report;
+        report
+            .timeline
+            .scores
+            .entry("user-db".to_owned())
+            .or_default()
+            .insert("metric".to_owned(), vec![0.1, 0.1, 0.9, 0.1, 0.1]);
+        let config = AnalysisConfig::default();
+        let graph = crate::sim::topology::service_graph();
+        let settings = EvidenceSettings {
+            threshold: config.detect.threshold,
+            base_rate: config.rca.detector_base_rate,
+            deploy_ttl: config.deploy_ttl,
+            floor: config.rca.evidence_floor,
+        };
+        let blind = tcp_only_services(&graph);
+        assert!(
+            blind.contains("user-db") && !blind.contains("user"),
+            "{blind:?}"
+        );
+        let evidence = evidence_from_report(&report, &grid, 0..grid.count, &settings, &blind);
+        // The fired window counts, the four quiet ones are neutral (not evidence of health).
+        let store = evidence["user-db"].degraded.unwrap();
+        let expected = pool_windows(&[None, None, Some(0.9), None, None], 0.05, 0.002).unwrap();
+        assert!((store - expected).abs() < 1e-12, "{store} vs {expected}");
+        // A TCP-only store with only quiet windows is unobserved altogether.
+        assert_eq!(evidence["orders-db"].degraded, None);
+        // An HTTP service's quiet windows are evidence of normal behaviour.
+        assert!(evidence["payment"].degraded.unwrap() < 0.05);
     }
 
     #[test]

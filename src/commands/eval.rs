@@ -221,9 +221,15 @@ pub struct RcaArgs {
     /// Number of random faults (seeds 2000, 2001, …).
     #[arg(long, default_value_t = 100)]
     random: u64,
+    /// First random-fault seed (a subset while iterating: `--random-from 2040 --random 10`).
+    #[arg(long, default_value_t = 2000)]
+    random_from: u64,
     /// Number of fault-free 30-minute runs (seeds 3000, 3001, …).
     #[arg(long, default_value_t = 10)]
     quiet: u64,
+    /// First fault-free seed.
+    #[arg(long, default_value_t = 3000)]
+    quiet_from: u64,
     /// Only scenarios whose name contains this.
     #[arg(long, default_value = "")]
     scenario: String,
@@ -278,8 +284,8 @@ fn run_retrieval(args: &RetrievalArgs) -> anyhow::Result<()> {
 
 fn run_rca(args: RcaArgs) -> anyhow::Result<()> {
     let config = RcaEvalConfig {
-        random_seeds: (2000..2000 + args.random).collect(),
-        quiet_seeds: (3000..3000 + args.quiet).collect(),
+        random_seeds: (args.random_from..args.random_from.saturating_add(args.random)).collect(),
+        quiet_seeds: (args.quiet_from..args.quiet_from.saturating_add(args.quiet)).collect(),
         scenario_filter: args.scenario,
         logs: !args.no_logs,
         ..RcaEvalConfig::default()
