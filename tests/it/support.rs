@@ -113,7 +113,25 @@ pub fn serve_past_simulation(
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
         .unwrap();
     let addr = listener.local_addr().unwrap();
-    let app = baynet::sim_server::router(host);
+    let app = baynet::sim_server::router(std::sync::Arc::clone(&host));
     runtime.spawn(async move { axum::serve(listener, app).await });
+    // Keep the simulation up with the wall clock (as `sim serve` does), so a client that asks
+    // for "the last N minutes" a few seconds later, on a loaded machine, still finds data up to
+    // its now.
+    runtime.spawn(async move {
+        let mut interval = tokio::time::interval(Duration::from_millis(250));
+        loop {
+            interval.tick().await;
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs();
+            if let Ok(mut host) = host.lock() {
+                host.advance_to(baynet::model::Timestamp::from_secs(
+                    i64::try_from(now).unwrap(),
+                ));
+            }
+        }
+    });
     (runtime, format!("http://{addr}"), start)
 }
