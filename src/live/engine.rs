@@ -252,20 +252,14 @@ pub fn start_simulation(
     let paused = Arc::new(AtomicBool::new(false));
     let stop = Arc::new(AtomicBool::new(false));
     let history_len = settings.history_len;
-    let worker_sender = sender.clone();
-    let worker_stop = Arc::clone(&stop);
-    let worker = std::thread::Builder::new()
-        .name("baynet-analysis".to_owned())
-        .spawn(move || {
-            analysis_worker(
-                &job_receiver,
-                &worker_sender,
-                &config,
-                history_len,
-                &worker_stop,
-                past,
-            );
-        })?;
+    let worker = spawn_analysis_worker(
+        job_receiver,
+        sender.clone(),
+        Arc::clone(&stop),
+        config,
+        history_len,
+        past,
+    )?;
     let engine_paused = Arc::clone(&paused);
     let engine_stop = Arc::clone(&stop);
     let engine = std::thread::Builder::new()
@@ -290,7 +284,47 @@ pub fn start_simulation(
     })
 }
 
-pub(super) fn analysis_worker(
+/// The log lines of `ring` from `from` on, oldest first: at most
+/// [`super::snapshot::LOG_LINES_PER_SERVICE`] per service for the Logs view, and all of them for
+/// the log detectors.
+pub(super) fn recent_logs(
+    ring: &Ring<LogRecord>,
+    from: Timestamp,
+) -> (BTreeMap<String, Vec<LogRecord>>, Vec<LogRecord>) {
+    let mut logs: BTreeMap<String, Vec<LogRecord>> = BTreeMap::new();
+    let mut log_records: Vec<LogRecord> = Vec::new();
+    for record in ring.iter().rev() {
+        if record.timestamp < from {
+            break;
+        }
+        let list = logs.entry(record.service.clone()).or_default();
+        if list.len() < super::snapshot::LOG_LINES_PER_SERVICE {
+            list.push(record.clone());
+        }
+        log_records.push(record.clone());
+    }
+    for list in logs.values_mut() {
+        list.reverse();
+    }
+    log_records.reverse();
+    (logs, log_records)
+}
+
+/// Starts the thread that analyses the jobs it receives and publishes their snapshots.
+pub(super) fn spawn_analysis_worker(
+    jobs: Receiver<AnalysisJob>,
+    sender: Sender<LiveEvent>,
+    stop: Arc<AtomicBool>,
+    config: AnalysisConfig,
+    history_len: usize,
+    past: Option<Retriever>,
+) -> std::io::Result<JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name("baynet-analysis".to_owned())
+        .spawn(move || analysis_worker(&jobs, &sender, &config, history_len, &stop, past))
+}
+
+fn analysis_worker(
     jobs: &Receiver<AnalysisJob>,
     sender: &Sender<LiveEvent>,
     config: &AnalysisConfig,
@@ -467,22 +501,7 @@ fn job_of(settings: &SimSettings, current: &Current, buffers: &Buffers) -> Analy
         .filter(|s| s.start >= from)
         .cloned()
         .collect();
-    let mut logs: BTreeMap<String, Vec<LogRecord>> = BTreeMap::new();
-    let mut log_records: Vec<LogRecord> = Vec::new();
-    for record in buffers.logs.iter().rev() {
-        if record.timestamp < from {
-            break;
-        }
-        let list = logs.entry(record.service.clone()).or_default();
-        if list.len() < super::snapshot::LOG_LINES_PER_SERVICE {
-            list.push(record.clone());
-        }
-        log_records.push(record.clone());
-    }
-    for list in logs.values_mut() {
-        list.reverse();
-    }
-    log_records.reverse();
+    let (logs, log_records) = recent_logs(&buffers.logs, from);
     AnalysisJob {
         source: status(settings, current, buffers, false),
         spans,

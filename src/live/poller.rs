@@ -8,8 +8,8 @@
 //! stops the others; its error is shown in the status bar until it recovers.
 
 use super::buffers::{Ring, SeriesBuffer};
-use super::engine::{LiveHandle, analysis_worker};
-use super::snapshot::{AnalysisJob, LOG_LINES_PER_SERVICE, Retriever};
+use super::engine::{LiveHandle, recent_logs, spawn_analysis_worker};
+use super::snapshot::{AnalysisJob, Retriever};
 use super::{LiveError, LiveEvent, PartHealth, Phase, SourceStatus};
 use crate::analysis::AnalysisConfig;
 use crate::model::{LogRecord, ServiceGraph, Span, SpanId, TimeRange, Timestamp, TraceId};
@@ -347,22 +347,7 @@ fn job_of(settings: &PollSettings, label: &str, state: &State, now: Timestamp) -
         .filter(|s| s.start >= from)
         .cloned()
         .collect();
-    let mut logs: BTreeMap<String, Vec<LogRecord>> = BTreeMap::new();
-    let mut log_records: Vec<LogRecord> = Vec::new();
-    for record in state.logs.iter().rev() {
-        if record.timestamp < from {
-            break;
-        }
-        let list = logs.entry(record.service.clone()).or_default();
-        if list.len() < LOG_LINES_PER_SERVICE {
-            list.push(record.clone());
-        }
-        log_records.push(record.clone());
-    }
-    for list in logs.values_mut() {
-        list.reverse();
-    }
-    log_records.reverse();
+    let (mut logs, mut log_records) = recent_logs(&state.logs, from);
     // Loki returns each stream in order, streams one after another; the detectors want time
     // order.
     log_records.sort_by_key(|r| r.timestamp);
@@ -418,21 +403,14 @@ pub fn start_live(
     let (job_sender, job_receiver) = mpsc::sync_channel::<AnalysisJob>(1);
     let paused = Arc::new(AtomicBool::new(false));
     let stop = Arc::new(AtomicBool::new(false));
-    let worker_sender = sender.clone();
-    let worker_stop = Arc::clone(&stop);
-    let history_len = settings.history_len;
-    let worker = std::thread::Builder::new()
-        .name("baynet-analysis".to_owned())
-        .spawn(move || {
-            analysis_worker(
-                &job_receiver,
-                &worker_sender,
-                &config,
-                history_len,
-                &worker_stop,
-                past,
-            );
-        })?;
+    let worker = spawn_analysis_worker(
+        job_receiver,
+        sender.clone(),
+        Arc::clone(&stop),
+        config,
+        settings.history_len,
+        past,
+    )?;
     let engine_paused = Arc::clone(&paused);
     let engine_stop = Arc::clone(&stop);
     let poller = std::thread::Builder::new()
