@@ -436,8 +436,10 @@ impl Adam {
             let adjusted = ((&next_m * scale_m)? / ((&next_v * scale_v)?.sqrt()? + s.eps)?)?;
             let next = ((var.as_tensor() * (1.0 - s.lr * s.weight_decay))? - (adjusted * s.lr)?)?;
             var.set(&next)?;
-            *m = next_m;
-            *v = next_v;
+            // Detached: the gradients carry the batch's computation graph, and a moment that
+            // kept it would keep every batch's graph alive through the chain of moments.
+            *m = next_m.detach();
+            *v = next_v.detach();
         }
         Ok(())
     }
@@ -630,6 +632,14 @@ mod tests {
                 .backward()
                 .unwrap();
             reference.step(&g).unwrap();
+        }
+        // The moments hold values, not the computation graphs of the batches (which kept every
+        // batch's forward pass alive: 21.5 GB over 10 epochs of 50k traces).
+        for (name, tensor) in adam.tensors() {
+            assert!(!tensor.track_op(), "{name} keeps a computation graph");
+        }
+        for (name, var) in ours.vars() {
+            assert!(var.as_tensor().is_variable(), "{name}");
         }
         for (name, var) in ours.vars() {
             let a: Vec<f64> = var.as_tensor().flatten_all().unwrap().to_vec1().unwrap();
