@@ -11,8 +11,9 @@
 //! - [`plot`]: ROC and score-distribution plots as PNG bytes and ASCII charts.
 //! - [`evidence`]: per-service evidence for the root-cause network from scored traces.
 //! - [`store`] (adapter, files): model directory (safetensors + JSON), per-epoch checkpoints.
+//! - [`tables`] (adapter, files): Parquet trace tables (one row per span).
 //!
-//! Everything but [`store`] is pure: no files, no clock, no terminal.
+//! Everything but [`store`] and [`tables`] is pure: no files, no clock, no terminal.
 
 pub mod evidence;
 pub mod features;
@@ -21,6 +22,7 @@ pub mod metrics;
 pub mod model;
 pub mod plot;
 pub mod store;
+pub mod tables;
 pub mod templates;
 pub mod train;
 

@@ -24,11 +24,27 @@ pub enum TracesCommand {
     /// Score normal and abnormal directories: ROC/PR AUC, precision, recall, F1, specificity,
     /// confusion matrix, per fault class; writes ROC and score-distribution PNGs.
     Evaluate(EvaluateArgs),
+    /// Write the spans of an input directory as a Parquet trace table (the columns `--input`
+    /// reads: trace_id, span_id, parent_span_id, span_name, primary_service, start_time,
+    /// duration, status_code, error, span_kind).
+    ExportParquet(ExportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Offline input directory (traces.json).
+    #[arg(long)]
+    input: PathBuf,
+    /// Parquet file to write (e.g. DIR/traces.parquet).
+    #[arg(long)]
+    out: PathBuf,
 }
 
 #[derive(Debug, Args)]
 pub struct TrainArgs {
-    /// Offline input directories of normal operation (e.g. `baynet sim run --no-fault`).
+    /// Offline input directories of normal operation (e.g. `baynet sim run --no-fault`), or
+    /// Parquet trace tables (a `.parquet` file, or a directory holding `traces.parquet`; see
+    /// `traces export-parquet` for the columns).
     #[arg(long, required = true, num_args = 1..)]
     input: Vec<PathBuf>,
     /// Model directory to write (model.json, model.safetensors, checkpoints).
@@ -106,12 +122,26 @@ pub fn run(command: TracesCommand) -> anyhow::Result<()> {
     match command {
         TracesCommand::Train(args) => train(&args),
         TracesCommand::Evaluate(args) => evaluate(&args),
+        TracesCommand::ExportParquet(args) => {
+            let dataset = read(&args.input)?;
+            baynet::traces_gnn::tables::write_spans(&args.out, &dataset.spans)?;
+            println!(
+                "{} spans written to {}",
+                dataset.spans.len(),
+                args.out.display()
+            );
+            Ok(())
+        }
     }
 }
 
+/// An input directory, or a Parquet trace table (file, or directory with `traces.parquet`).
 fn read(dir: &Path) -> anyhow::Result<Dataset> {
-    let dataset =
-        baynet::input_dir::read_dir(dir).with_context(|| format!("reading {}", dir.display()))?;
+    let dataset = match baynet::traces_gnn::tables::read_input(dir) {
+        Some(table) => table.map_err(anyhow::Error::msg)?,
+        None => baynet::input_dir::read_dir(dir)
+            .with_context(|| format!("reading {}", dir.display()))?,
+    };
     if dataset.spans.is_empty() {
         bail!("{} holds no traces (traces.json)", dir.display());
     }
