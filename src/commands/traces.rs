@@ -3,6 +3,7 @@
 
 use anyhow::{Context, bail};
 use baynet::model::{Dataset, FaultClass};
+use baynet::sim::engine::FAULT_ACTED_ATTRIBUTE;
 use baynet::traces_gnn::features::FeatureSpace;
 use baynet::traces_gnn::graph::TraceGraph;
 use baynet::traces_gnn::metrics::{Report, quantile, roc_curve};
@@ -104,6 +105,12 @@ pub struct EvaluateArgs {
     /// shows, one of its callers); without labels, every trace.
     #[arg(long, required = true, num_args = 1..)]
     abnormal: Vec<PathBuf>,
+    /// Which traces of an abnormal run count as abnormal: `acted` = those the simulator marks
+    /// as changed by the fault (root-span attribute `baynet.sim.fault_acted`; runs without it
+    /// fall back to `touch`), `touch` = those starting during the fault that touch the faulty
+    /// service (or, for a service no span shows, one of its callers).
+    #[arg(long, default_value = "acted")]
+    label: String,
     /// How span errors become a trace score.
     #[arg(long, default_value = "max")]
     aggregation: String,
@@ -411,11 +418,35 @@ fn train(args: &TrainArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The traces of an abnormal directory that count as abnormal (see `--abnormal`).
-fn abnormal_selection(dataset: &Dataset, graphs: &[TraceGraph]) -> (Option<FaultClass>, Vec<bool>) {
+/// The traces of an abnormal directory that count as abnormal (see `--label`); the bool is
+/// true when the simulator's `fault_acted` marks were used.
+fn abnormal_selection(
+    dataset: &Dataset,
+    graphs: &[TraceGraph],
+    acted: bool,
+) -> (Option<FaultClass>, Vec<bool>, bool) {
     let Some(truth) = &dataset.ground_truth else {
-        return (None, vec![true; graphs.len()]);
+        return (None, vec![true; graphs.len()], false);
     };
+    if acted {
+        let marked: std::collections::HashSet<_> = dataset
+            .spans
+            .iter()
+            .filter(|s| {
+                s.attributes
+                    .iter()
+                    .any(|(key, _)| key == FAULT_ACTED_ATTRIBUTE)
+            })
+            .map(|s| s.trace_id)
+            .collect();
+        if !marked.is_empty() {
+            let selected = graphs
+                .iter()
+                .map(|g| marked.contains(&g.trace_id))
+                .collect();
+            return (Some(truth.fault_class), selected, true);
+        }
+    }
     let root = truth.root_cause.as_str();
     let visible = graphs.iter().any(|g| g.touches(root));
     let callers: Vec<String> = if visible {
@@ -435,11 +466,16 @@ fn abnormal_selection(dataset: &Dataset, graphs: &[TraceGraph]) -> (Option<Fault
                 && (g.touches(root) || callers.iter().any(|c| g.touches(c)))
         })
         .collect();
-    (Some(truth.fault_class), selected)
+    (Some(truth.fault_class), selected, false)
 }
 
 fn evaluate(args: &EvaluateArgs) -> anyhow::Result<()> {
     let aggregation: Aggregation = args.aggregation.parse().map_err(anyhow::Error::msg)?;
+    let acted = match args.label.as_str() {
+        "acted" => true,
+        "touch" => false,
+        other => bail!("--label must be acted or touch, not `{other}`"),
+    };
     let (meta, params) = store::load_model(&args.model)?;
     let threshold = match args.threshold {
         Some(t) => t,
@@ -467,7 +503,7 @@ fn evaluate(args: &EvaluateArgs) -> anyhow::Result<()> {
     let mut runs = Vec::new();
     for dir in &args.abnormal {
         let (dataset, graphs, scores) = score_dir(dir)?;
-        let (class, selected) = abnormal_selection(&dataset, &graphs);
+        let (class, selected, used_marks) = abnormal_selection(&dataset, &graphs, acted);
         let picked: Vec<f64> = scores
             .iter()
             .zip(&selected)
@@ -482,6 +518,7 @@ fn evaluate(args: &EvaluateArgs) -> anyhow::Result<()> {
             "root_cause": dataset.ground_truth.as_ref().map(|t| t.root_cause.clone()),
             "traces": graphs.len(),
             "abnormal": picked.len(),
+            "label": if used_marks { "acted" } else { "touch" },
             "roc_auc": run_report.roc_auc,
             "recall": run_report.recall,
         }));
@@ -538,6 +575,7 @@ fn evaluate(args: &EvaluateArgs) -> anyhow::Result<()> {
         let out = serde_json::json!({
             "model": args.model.display().to_string(),
             "aggregation": aggregation,
+            "label": args.label,
             "threshold": threshold,
             "overall": overall,
             "classes": classes,
@@ -564,7 +602,10 @@ fn evaluate(args: &EvaluateArgs) -> anyhow::Result<()> {
             r.confusion.false_negatives,
         );
     };
-    println!("aggregation {aggregation}, threshold {threshold:.4}");
+    println!(
+        "aggregation {aggregation}, threshold {threshold:.4}, label {}",
+        args.label
+    );
     println!(
         "{:<26} {:>6} {:>6} {:>7} {:>7} {:>6} {:>6} {:>6} {:>6}",
         "class", "normal", "abn.", "ROC AUC", "PR AUC", "prec.", "recall", "F1", "spec."

@@ -119,7 +119,15 @@ pub struct Simulation {
     load_walk: f64,
     counter: u64,
     queue_connected: bool,
+    /// Set when the fault acts on the call being simulated (an injected failure, added delay
+    /// or slowdown, memory pressure from a stress fault): the ground truth of which traces the
+    /// fault actually changed. Read and reset per user request; consumes no randomness.
+    fault_acted: std::cell::Cell<bool>,
 }
+
+/// Root-span attribute marking a trace the fault acted on (simulator ground truth, for
+/// evaluation only: no detector or model feature reads it).
+pub const FAULT_ACTED_ATTRIBUTE: &str = "baynet.sim.fault_acted";
 
 fn pod_name(rng: &mut ChaCha8Rng, service: &str) -> String {
     const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
@@ -197,6 +205,7 @@ impl Simulation {
             load_walk: 1.0,
             counter: 0,
             queue_connected: true,
+            fault_acted: std::cell::Cell::new(false),
         };
         simulation.now = simulation.config.start;
         simulation.plan_deploys();
@@ -365,12 +374,14 @@ impl Simulation {
     ) -> Option<CallFailure> {
         if let Some(fault) = &self.fault {
             if caller != UNKNOWN && fault.partitioned(caller, service, t) {
+                self.fault_acted.set(true);
                 return Some(CallFailure::Timeout);
             }
             if fault.spec.class == FaultClass::PodFailure
                 && fault.target == service
                 && fault.active(t)
             {
+                self.fault_acted.set(true);
                 // Readiness probes take 3 × 10 s to fail; until then Envoy still routes to the pod.
                 return Some(if fault.elapsed_secs(t) < 30.0 {
                     CallFailure::Refused
@@ -381,26 +392,44 @@ impl Simulation {
             if fault.fails_probes(service, t) {
                 let phase = fault.elapsed_secs(t) % 85.0;
                 if (30.0..60.0).contains(&phase) {
+                    self.fault_acted.set(true);
                     return Some(CallFailure::NoHealthyUpstream);
                 }
                 if phase >= 60.0 {
+                    self.fault_acted.set(true);
                     return Some(CallFailure::Refused);
                 }
             }
             if fault.aborts(service, method, t) {
+                self.fault_acted.set(true);
                 return Some(CallFailure::Reset);
             }
         }
         if t < self.services[service].refusing_until {
+            self.note_fault_restart(service, t);
             return Some(CallFailure::Refused);
         }
         None
+    }
+
+    /// A refused connection to a restarting `service` counts as the fault's doing when the
+    /// fault targets it and is active (an OOM kill under memory stress, a probe-failure
+    /// restart).
+    fn note_fault_restart(&self, service: ServiceIndex, t: Timestamp) {
+        if self
+            .fault
+            .as_ref()
+            .is_some_and(|fault| fault.target == service && fault.active(t))
+        {
+            self.fault_acted.set(true);
+        }
     }
 
     fn egress_delay_ms(&mut self, service: ServiceIndex, t: Timestamp, bytes: f64) -> f64 {
         let Some(fault) = &self.fault else { return 0.0 };
         let mut delay = fault.egress_delay_ms(service, t);
         if delay > 0.0 {
+            self.fault_acted.set(true);
             delay += self.rng.random_range(0.0..2.0);
         }
         if fault.spec.class == FaultClass::Bandwidth && fault.target == service && fault.active(t) {
@@ -411,6 +440,7 @@ impl Simulation {
                 .unwrap_or(200_000.0)
                 .max(1.0);
             delay += self.enqueue_egress(service, t, bytes, rate) / rate * 1000.0;
+            self.fault_acted.set(true);
         }
         delay
     }
@@ -445,12 +475,19 @@ impl Simulation {
             latency *= 1.8;
         }
         if let Some(fault) = &self.fault {
-            latency *= fault.slowdown(service, t);
+            let slowdown = fault.slowdown(service, t);
+            if slowdown > 1.0 {
+                self.fault_acted.set(true);
+            }
+            latency *= slowdown;
         }
         // Memory pressure: a JVM near its limit spends its time in GC.
         let limit = SERVICES[service].memory_limit_mib;
         let used = SERVICES[service].memory_mib + state.stress_mib;
         if used > 0.8 * limit {
+            if state.stress_mib > 0.0 {
+                self.fault_acted.set(true);
+            }
             let pressure = ((used - 0.8 * limit) / (0.2 * limit)).min(1.5);
             latency *= 1.0 + 3.0 * pressure;
             if self.rng.random_bool((0.3 * pressure).min(1.0)) {
@@ -818,9 +855,11 @@ impl Simulation {
         if let Some(fault) = &self.fault
             && fault.partitioned(caller, store, t)
         {
+            self.fault_acted.set(true);
             return Some(CallFailure::Timeout);
         }
         if self.paused(store, t) || t < self.services[store].refusing_until {
+            self.note_fault_restart(store, t);
             return Some(CallFailure::Refused);
         }
         None
@@ -845,7 +884,19 @@ impl Simulation {
             sampled,
             request_id,
         };
+        let first_span = out.spans.len();
+        self.fault_acted.set(false);
         self.http_call(&mut context, UNKNOWN, action, t, None, out);
+        if self.fault_acted.replace(false)
+            && let Some(root) = out.spans[first_span..]
+                .iter_mut()
+                .find(|s| s.trace_id == context.trace_id && s.parent_span_id.is_none())
+        {
+            root.attributes.push((
+                FAULT_ACTED_ATTRIBUTE.to_owned(),
+                crate::model::AttributeValue::Bool(true),
+            ));
+        }
     }
 
     fn new_span_id(&mut self) -> SpanId {
@@ -1199,6 +1250,9 @@ impl Simulation {
                 .map_or(0.0, |fault| fault.application_error_rate(service, t));
             let noise_error = if self.config.noise { 0.0005 } else { 0.0 };
             if self.rng.random_bool((app_error + noise_error).min(1.0)) {
+                if app_error > 0.0 {
+                    self.fault_acted.set(true);
+                }
                 status = 500;
                 let line = match SERVICES[service].style {
                     LogStyle::SpringBoot => format!(
@@ -1297,6 +1351,7 @@ impl Simulation {
             .map_or(0.0, |fault| fault.io_failure_probability(store, t, write));
         let failed = io_failure > 0.0 && self.rng.random_bool(io_failure.min(1.0));
         if failed {
+            self.fault_acted.set(true);
             duration_ms += self.rng.random_range(5.0..60.0);
         }
         duration_ms += self.egress_delay_ms(store, t, 600.0);

@@ -259,10 +259,61 @@ mod tests {
         assert!(errors_into(&dataset, "payment", "source", fault) > 0.0);
     }
 
+    fn acted_traces(dataset: &crate::model::Dataset) -> Vec<crate::model::TraceId> {
+        dataset
+            .spans
+            .iter()
+            .filter(|s| {
+                s.attributes
+                    .iter()
+                    .any(|(k, _)| k == crate::sim::engine::FAULT_ACTED_ATTRIBUTE)
+            })
+            .map(|s| {
+                assert!(s.parent_span_id.is_none(), "the mark is on the root span");
+                s.trace_id
+            })
+            .collect()
+    }
+
+    #[test]
+    fn io_faults_mark_only_the_traces_whose_database_call_failed() {
+        let mut config = short_config(Some(spec(FaultClass::IoFault, "catalogue-db")), 13);
+        config.trace_sample_rate = 1.0;
+        let dataset = run(config).expect("runs");
+        let truth = dataset.ground_truth.clone().expect("labelled");
+        let acted = acted_traces(&dataset);
+        let touching: std::collections::HashSet<crate::model::TraceId> = dataset
+            .spans
+            .iter()
+            .filter(|s| {
+                s.service == "catalogue" && s.start >= truth.fault_start && s.end <= truth.fault_end
+            })
+            .map(|s| s.trace_id)
+            .collect();
+        assert!(!acted.is_empty());
+        for id in &acted {
+            let spans: Vec<_> = dataset.spans.iter().filter(|s| s.trace_id == *id).collect();
+            assert!(spans.iter().any(|s| s.service == "catalogue"));
+            let root = spans
+                .iter()
+                .find(|s| s.parent_span_id.is_none())
+                .expect("root");
+            assert!(root.start >= truth.fault_start && root.start < truth.fault_end);
+        }
+        // Only some of the calls fail: most traces through catalogue stay unmarked.
+        assert!(
+            acted.len() < touching.len(),
+            "{} marked of {} touching catalogue",
+            acted.len(),
+            touching.len()
+        );
+    }
+
     #[test]
     fn fault_free_runs_have_no_ground_truth_and_few_errors() {
         let dataset = run(short_config(None, 11)).expect("runs");
         assert!(dataset.ground_truth.is_none());
+        assert!(acted_traces(&dataset).is_empty());
         let all = TimeRange::new(Timestamp(0), Timestamp(i64::MAX)).expect("ordered");
         let errors: f64 = crate::sim::topology::SERVICES
             .iter()
