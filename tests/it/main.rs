@@ -22,3 +22,4 @@ mod sim_serve; // `baynet sim serve` answers the Loki and Tempo APIs
 mod sources; // live clients vs sim serve, a real Prometheus, bad servers; doctor and fetch
 mod support; // child processes, free ports, bounded polling
 mod tidy; // the pure core does no I/O and reads no clock
+mod traces; // `baynet traces`: Parquet input, train, evaluate with both labels
