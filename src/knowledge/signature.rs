@@ -14,12 +14,6 @@ pub const ROLE_WEIGHT: f64 = 0.7;
 /// role and signal cosines share the rest in the [`ROLE_WEIGHT`] proportion.
 pub const FOCUS_WEIGHT: f64 = 0.4;
 
-/// Prefix of the signals a service's direct callers showed (recorded under the callee).
-pub const CALLERS_PREFIX: &str = "callers:";
-
-/// A per-signal metric score counts in a signature from this score on.
-pub const SIGNAL_THRESHOLD: f64 = 0.5;
-
 /// Sparse weighted vectors of one signature.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SignatureVector {
@@ -137,10 +131,7 @@ pub fn similarity(a: &SignatureVector, b: &SignatureVector) -> f64 {
 /// Builds the signature of an analysis: the signals of the anomaly events in the ranked range,
 /// per service (with the peak score) and per role (from the graph, else guessed from the
 /// name). Only services above the green band or with events count, and the top suspect's
-/// signals are always in. Added to the events' signals: every metric signal whose own score
-/// peaks over [`SIGNAL_THRESHOLD`] in the ranked range ([`signal_peaks`]), and under each of
-/// the top three suspects what its direct callers showed ([`add_callers_view`]; these
-/// `callers:` signals stay out of the role lists).
+/// signals are always in.
 #[must_use]
 pub fn from_analysis(analysis: &Analysis) -> SymptomSignature {
     let mut signature = SymptomSignature::default();
@@ -160,26 +151,6 @@ pub fn from_analysis(analysis: &Analysis) -> SymptomSignature {
             .or_insert(0.0);
         *slot = slot.max(event.score.clamp(0.0, 1.0));
     }
-    let peaks = signal_peaks(
-        &analysis.report.metrics.signal_scores,
-        &analysis.report.timeline.window_starts,
-        &analysis.focus,
-    );
-    for (service, signals) in peaks {
-        let entry = signature.services.entry(service).or_default();
-        for (signal, peak) in signals {
-            let slot = entry.entry(signal).or_insert(0.0);
-            *slot = slot.max(peak);
-        }
-    }
-    let suspects: Vec<&str> = analysis
-        .ranking
-        .ranking
-        .iter()
-        .take(3)
-        .map(|r| r.service.as_str())
-        .collect();
-    add_callers_view(&mut signature.services, &analysis.edges, &suspects);
     for (service, signals) in &signature.services.clone() {
         let role = analysis
             .graph
@@ -189,9 +160,6 @@ pub fn from_analysis(analysis: &Analysis) -> SymptomSignature {
             .unwrap_or_else(|| ServiceRole::guess(service));
         if let Some(list) = signature.role_mut(role_name(role)) {
             for signal in signals.keys() {
-                if signal.starts_with(CALLERS_PREFIX) {
-                    continue;
-                }
                 if !list.contains(signal) {
                     list.push(signal.clone());
                 }
@@ -200,71 +168,6 @@ pub fn from_analysis(analysis: &Analysis) -> SymptomSignature {
         }
     }
     signature
-}
-
-/// Per service, per signal: the peak of the metric family's per-signal ensemble score over
-/// the windows starting in `focus`, for the signals reaching [`SIGNAL_THRESHOLD`]. Events
-/// carry only the strongest signal of a family; this keeps the others (the culprit's memory
-/// next to its latency, TCP failures next to errors).
-#[must_use]
-pub fn signal_peaks(
-    signal_scores: &BTreeMap<String, BTreeMap<String, Vec<f64>>>,
-    window_starts: &[crate::model::Timestamp],
-    focus: &crate::model::TimeRange,
-) -> BTreeMap<String, BTreeMap<String, f64>> {
-    let windows: Vec<usize> = window_starts
-        .iter()
-        .enumerate()
-        .filter(|(_, t)| **t >= focus.start && **t < focus.end)
-        .map(|(i, _)| i)
-        .collect();
-    let mut out: BTreeMap<String, BTreeMap<String, f64>> = BTreeMap::new();
-    for (service, signals) in signal_scores {
-        for (signal, scores) in signals {
-            let peak = windows
-                .iter()
-                .filter_map(|&i| scores.get(i).copied())
-                .filter(|s| s.is_finite())
-                .fold(0.0, f64::max);
-            if peak >= SIGNAL_THRESHOLD {
-                out.entry(service.clone())
-                    .or_default()
-                    .insert(signal.to_ascii_lowercase(), peak.clamp(0.0, 1.0));
-            }
-        }
-    }
-    out
-}
-
-/// Records under each of `suspects` what its direct callers (`edges` as `caller -> callee`)
-/// showed, as [`CALLERS_PREFIX`]`signal` with the caller's score: a database or cache that
-/// emits nothing of its own is still described by how its callers saw it fail.
-pub fn add_callers_view(
-    services: &mut BTreeMap<String, BTreeMap<String, f64>>,
-    edges: &[(String, String)],
-    suspects: &[&str],
-) {
-    let own = services.clone();
-    for &suspect in suspects {
-        for (caller, callee) in edges {
-            if callee != suspect || caller == suspect {
-                continue;
-            }
-            let Some(signals) = own.get(caller) else {
-                continue;
-            };
-            let entry = services.entry(suspect.to_owned()).or_default();
-            for (signal, &score) in signals {
-                if signal.starts_with(CALLERS_PREFIX) || !score.is_finite() {
-                    continue;
-                }
-                let slot = entry
-                    .entry(format!("{CALLERS_PREFIX}{signal}"))
-                    .or_insert(0.0);
-                *slot = slot.max(score.clamp(0.0, 1.0));
-            }
-        }
-    }
 }
 
 /// Evidence text of an analysis: the top suspects' evidence descriptions, for text retrieval.
@@ -388,62 +291,5 @@ mod tests {
         let s = similarity(&vectorize(&playbook), &vectorize(&at_database));
         assert!((s - (1.0 - ROLE_WEIGHT)).abs() < 1e-9, "{s}");
         assert!(similarity(&vectorize(&playbook), &SignatureVector::default()).abs() < 1e-12);
-    }
-
-    #[test]
-    fn signal_peaks_keep_every_signal_over_the_threshold_in_the_focus_windows() {
-        use crate::model::{TimeRange, Timestamp};
-        let starts: Vec<Timestamp> = (0..4).map(|i| Timestamp::from_secs(i * 60)).collect();
-        let focus = TimeRange::new(Timestamp::from_secs(60), Timestamp::from_secs(180)).unwrap();
-        let mut scores: BTreeMap<String, BTreeMap<String, Vec<f64>>> = BTreeMap::new();
-        let carts = scores.entry("carts".into()).or_default();
-        // Window 0 is before the focus and window 3 after it: their peaks do not count.
-        carts.insert("Memory_Bytes".into(), vec![0.99, 0.4, 0.8, 0.99]);
-        carts.insert("cpu_cores".into(), vec![0.9, 0.3, 0.49, 0.9]);
-        carts.insert("traffic_rps".into(), vec![0.0, f64::NAN, 0.6]);
-        scores
-            .entry("user".into())
-            .or_default()
-            .insert("cpu_cores".into(), vec![0.2; 4]);
-        let peaks = signal_peaks(&scores, &starts, &focus);
-        assert_eq!(peaks.len(), 1, "{peaks:?}");
-        let carts = &peaks["carts"];
-        assert_eq!(carts.len(), 2, "{carts:?}");
-        assert!((carts["memory_bytes"] - 0.8).abs() < 1e-12);
-        assert!((carts["traffic_rps"] - 0.6).abs() < 1e-12);
-    }
-
-    #[test]
-    fn a_silent_suspect_is_described_by_what_its_callers_saw() {
-        let mut services = with_services(&[
-            ("carts", &[("error_ratio", 0.9), ("latency_p99_ms", 0.6)]),
-            ("front-end", &[("error_ratio", 0.7)]),
-            ("orders", &[("latency_p99_ms", 0.8)]),
-        ])
-        .services;
-        let edges = vec![
-            ("front-end".to_owned(), "carts".to_owned()),
-            ("carts".to_owned(), "carts-db".to_owned()),
-            ("orders".to_owned(), "carts-db".to_owned()),
-            ("front-end".to_owned(), "orders".to_owned()),
-        ];
-        add_callers_view(&mut services, &edges, &["carts-db", "carts"]);
-        let db = &services["carts-db"];
-        assert_eq!(db.len(), 2, "{db:?}");
-        assert!((db["callers:error_ratio"] - 0.9).abs() < 1e-12);
-        // The strongest caller's score wins.
-        assert!((db["callers:latency_p99_ms"] - 0.8).abs() < 1e-12);
-        // carts keeps its own signals and gets the front-end's.
-        assert!((services["carts"]["error_ratio"] - 0.9).abs() < 1e-12);
-        assert!((services["carts"]["callers:error_ratio"] - 0.7).abs() < 1e-12);
-        // Services that are not suspects are left alone.
-        assert_eq!(services["orders"].len(), 1);
-        // In the focus of the database the callers' view is what matches.
-        let signature = SymptomSignature {
-            services,
-            ..SymptomSignature::default()
-        };
-        let focused = vectorize_focused(&signature, Some("carts-db"));
-        assert_eq!(focused.focus.len(), 2);
     }
 }
