@@ -246,6 +246,9 @@ pub struct RetrievalArgs {
     /// Number of random faults added to the 12 scenarios (seeds 4000, 4001, …).
     #[arg(long, default_value_t = 24)]
     random: u64,
+    /// First random-fault seed (a held-out set: `--random-from 5000 --random 48`).
+    #[arg(long, default_value_t = 4000)]
+    random_from: u64,
     /// Print JSON.
     #[arg(long)]
     json: bool,
@@ -253,7 +256,8 @@ pub struct RetrievalArgs {
 
 fn run_retrieval(args: &RetrievalArgs) -> anyhow::Result<()> {
     let store = std::env::temp_dir().join(format!("baynet-eval-retrieval-{}", std::process::id()));
-    let seeds: Vec<u64> = (4000..4000 + args.random).collect();
+    let seeds: Vec<u64> =
+        (args.random_from..args.random_from.saturating_add(args.random)).collect();
     let report = baynet::knowledge::evaluate::evaluate(&store, &seeds).map_err(anyhow::Error::msg);
     let _ = std::fs::remove_dir_all(&store);
     let report = report?;

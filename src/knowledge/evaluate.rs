@@ -34,6 +34,12 @@ pub struct RetrievalRun {
     pub hit3: bool,
     /// Whether any other run of the same class exists (otherwise no hit is possible).
     pub answerable: bool,
+    /// The query's focus (the analysis's top suspect).
+    pub focus: Option<String>,
+    /// Diagnostics: the query's per-service signals (`service signal score`).
+    pub signals: Vec<String>,
+    /// Diagnostics: the metric deltas of the focus's events (`kind signal delta: baseline -> observed (z)`).
+    pub focus_deltas: Vec<String>,
 }
 
 /// The evaluation.
@@ -134,6 +140,40 @@ pub fn evaluate(store_dir: &Path, random_seeds: &[u64]) -> Result<RetrievalRepor
             answerable: cases
                 .iter()
                 .any(|(other, t, _)| other != name && t.fault_class == truth.fault_class),
+            signals: query
+                .signature
+                .iter()
+                .flat_map(|s| s.services.iter())
+                .flat_map(|(service, signals)| {
+                    signals
+                        .iter()
+                        .map(move |(signal, v)| format!("{service} {signal} {v:.2}"))
+                })
+                .collect(),
+            focus_deltas: analysis
+                .report
+                .events
+                .iter()
+                .filter(|e| {
+                    Some(&e.service) == query.focus_service.as_ref()
+                        && e.window_start >= analysis.focus.start
+                        && e.window_start < analysis.focus.end
+                })
+                .flat_map(|e| {
+                    e.evidence.metric_deltas.iter().map(move |d| {
+                        format!(
+                            "{} {} {}: {:.3} -> {:.3} (z {:.1})",
+                            e.kind.as_str(),
+                            e.signal,
+                            d.signal,
+                            d.baseline,
+                            d.observed,
+                            d.z
+                        )
+                    })
+                })
+                .collect(),
+            focus: query.focus_service.clone(),
         });
     }
     let answerable: Vec<&RetrievalRun> = runs.iter().filter(|r| r.answerable).collect();
