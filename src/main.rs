@@ -6,6 +6,12 @@ mod commands;
 use clap::Parser;
 use std::process::ExitCode;
 
+/// mimalloc instead of glibc's malloc: the console's analysis worker allocates and frees
+/// hundreds of megabytes per run, and glibc keeps most of it in per-thread arenas, so the
+/// process's RSS stayed far above its live heap (BENCHMARKS.md, "Console memory").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Exit status of a process killed by SIGPIPE (128 + 13), what `yes | head -1` leaves behind.
 const BROKEN_PIPE_EXIT: i32 = 141;
 
