@@ -4,6 +4,8 @@
 //! --backend qdrant` binary moving a knowledge base to and from the embedded store, and the
 //! same flow against a real Qdrant when `QDRANT_URL` is set (skipped, and saying so, when not).
 
+use crate::support::ok;
+
 use super::qdrant_fake::FakeQdrant;
 use baynet::knowledge::index::KnowledgeIndex;
 use baynet::knowledge::qdrant::{QdrantSettings, QdrantStore};
@@ -346,15 +348,6 @@ fn baynet(data: &Path, url: &str, args: &[&str]) -> std::process::Output {
         .args(args)
         .output()
         .unwrap()
-}
-
-fn ok(output: &std::process::Output) -> String {
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
 #[test]

@@ -15,6 +15,16 @@ impl Drop for ChildGuard {
     }
 }
 
+/// The stdout of a finished command, after asserting it succeeded (its stderr on failure).
+pub fn ok(output: &std::process::Output) -> String {
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
 /// A port free on 127.0.0.1 right now.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")

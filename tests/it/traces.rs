@@ -1,3 +1,4 @@
+use crate::support::ok;
 use std::path::Path;
 use std::process::Command;
 
@@ -6,15 +7,6 @@ fn baynet(args: &[&str]) -> std::process::Output {
         .args(args)
         .output()
         .unwrap()
-}
-
-fn ok(output: &std::process::Output) -> String {
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
 fn sim(out: &Path, fault: &[&str], seed: &str) {
