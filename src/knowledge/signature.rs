@@ -142,14 +142,18 @@ pub fn from_analysis(analysis: &Analysis) -> SymptomSignature {
         if !event.score.is_finite() || event.signal.is_empty() {
             continue;
         }
-        let signal = event.signal.to_ascii_lowercase();
-        let slot = signature
-            .services
-            .entry(event.service.clone())
-            .or_default()
-            .entry(signal)
-            .or_insert(0.0);
-        *slot = slot.max(event.score.clamp(0.0, 1.0));
+        let score = event.score.clamp(0.0, 1.0);
+        let signals = signature.services.entry(event.service.clone()).or_default();
+        let mut add = |signal: String, weight: f64| {
+            let slot = signals.entry(signal).or_insert(0.0);
+            *slot = slot.max(weight);
+        };
+        add(event.signal.to_ascii_lowercase(), score);
+        for delta in &event.evidence.metric_deltas {
+            if let Some(signed) = signed_signal(delta) {
+                add(signed, SIGNED_WEIGHT * score);
+            }
+        }
     }
     for (service, signals) in &signature.services.clone() {
         let role = analysis
@@ -168,6 +172,29 @@ pub fn from_analysis(analysis: &Analysis) -> SymptomSignature {
         }
     }
     signature
+}
+
+/// Robust z beyond which a metric delta says which way the signal moved.
+const SIGNED_Z: f64 = 3.0;
+/// Weight of a signed change relative to the event's own signal.
+const SIGNED_WEIGHT: f64 = 0.5;
+
+/// `latency_p50_ms` that rose becomes `latency_p50_ms:up`: the direction of each strong metric
+/// change, so a vanished pod (its memory and traffic *down*) and a cut link (callers' errors
+/// up, its own traffic unchanged) leave different signatures, as do a bandwidth limit (p99 up,
+/// p50 barely) and a delay (both up).
+fn signed_signal(delta: &crate::detect::event::MetricDelta) -> Option<String> {
+    if !delta.z.is_finite() || delta.z.abs() < SIGNED_Z || delta.signal.is_empty() {
+        return None;
+    }
+    let direction = if delta.observed > delta.baseline {
+        "up"
+    } else if delta.observed < delta.baseline {
+        "down"
+    } else {
+        return None;
+    };
+    Some(format!("{}:{direction}", delta.signal.to_ascii_lowercase()))
 }
 
 /// Evidence text of an analysis: the top suspects' evidence descriptions, for text retrieval.
@@ -189,6 +216,33 @@ pub fn evidence_text(analysis: &Analysis, suspects: usize) -> String {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::detect::event::MetricDelta;
+
+    fn delta(signal: &str, baseline: f64, observed: f64, z: f64) -> MetricDelta {
+        MetricDelta {
+            signal: signal.to_owned(),
+            baseline,
+            observed,
+            z,
+        }
+    }
+
+    #[test]
+    fn strong_metric_changes_carry_their_direction() {
+        assert_eq!(
+            signed_signal(&delta("memory_mb", 89.0, 1.0, -12.0)).as_deref(),
+            Some("memory_mb:down")
+        );
+        assert_eq!(
+            signed_signal(&delta("Latency_P99_ms", 20.0, 900.0, 45.0)).as_deref(),
+            Some("latency_p99_ms:up")
+        );
+        // Weak, flat, non-finite or unnamed changes say nothing.
+        assert_eq!(signed_signal(&delta("cpu", 0.2, 0.25, 2.9)), None);
+        assert_eq!(signed_signal(&delta("cpu", 0.2, 0.2, 8.0)), None);
+        assert_eq!(signed_signal(&delta("cpu", 0.2, 0.9, f64::NAN)), None);
+        assert_eq!(signed_signal(&delta("", 0.2, 0.9, 8.0)), None);
+    }
 
     fn with_services(services: &[(&str, &[(&str, f64)])]) -> SymptomSignature {
         let mut signature = SymptomSignature::default();
