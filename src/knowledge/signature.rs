@@ -179,7 +179,7 @@ const SIGNED_Z: f64 = 3.0;
 /// Weight of a signed change relative to the event's own signal.
 const SIGNED_WEIGHT: f64 = 0.5;
 
-/// `latency_p50_ms` that rose becomes `latency_p50_ms:up`: the direction of each strong metric
+/// `latency_p50_ms` that rose becomes `latency_p50_ms_up`: the direction of each strong metric
 /// change, so a vanished pod (its memory and traffic *down*) and a cut link (callers' errors
 /// up, its own traffic unchanged) leave different signatures, as do a bandwidth limit (p99 up,
 /// p50 barely) and a delay (both up).
@@ -194,7 +194,14 @@ fn signed_signal(delta: &crate::detect::event::MetricDelta) -> Option<String> {
     } else {
         return None;
     };
-    Some(format!("{}:{direction}", delta.signal.to_ascii_lowercase()))
+    let name: String = delta
+        .signal
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    // A signal name as records require it (lowercase snake_case).
+    Some(format!("{name}_{direction}"))
 }
 
 /// Evidence text of an analysis: the top suspects' evidence descriptions, for text retrieval.
@@ -231,11 +238,11 @@ mod tests {
     fn strong_metric_changes_carry_their_direction() {
         assert_eq!(
             signed_signal(&delta("memory_mb", 89.0, 1.0, -12.0)).as_deref(),
-            Some("memory_mb:down")
+            Some("memory_mb_down")
         );
         assert_eq!(
             signed_signal(&delta("Latency_P99_ms", 20.0, 900.0, 45.0)).as_deref(),
-            Some("latency_p99_ms:up")
+            Some("latency_p99_ms_up")
         );
         // Weak, flat, non-finite or unnamed changes say nothing.
         assert_eq!(signed_signal(&delta("cpu", 0.2, 0.25, 2.9)), None);
