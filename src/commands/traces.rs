@@ -3,7 +3,7 @@
 
 use anyhow::{Context, bail};
 use baynet::model::{Dataset, FaultClass};
-use baynet::sim::engine::FAULT_ACTED_ATTRIBUTE;
+use baynet::sim::engine::fault_acted_traces;
 use baynet::traces_gnn::features::FeatureSpace;
 use baynet::traces_gnn::graph::TraceGraph;
 use baynet::traces_gnn::metrics::{Report, quantile, roc_curve};
@@ -429,16 +429,7 @@ fn abnormal_selection(
         return (None, vec![true; graphs.len()], false);
     };
     if acted {
-        let marked: std::collections::HashSet<_> = dataset
-            .spans
-            .iter()
-            .filter(|s| {
-                s.attributes
-                    .iter()
-                    .any(|(key, _)| key == FAULT_ACTED_ATTRIBUTE)
-            })
-            .map(|s| s.trace_id)
-            .collect();
+        let marked = fault_acted_traces(&dataset.spans);
         if !marked.is_empty() {
             let selected = graphs
                 .iter()

@@ -129,6 +129,24 @@ pub struct Simulation {
 /// evaluation only: no detector or model feature reads it).
 pub const FAULT_ACTED_ATTRIBUTE: &str = "baynet.sim.fault_acted";
 
+/// Whether `span` carries the [`FAULT_ACTED_ATTRIBUTE`] mark.
+#[must_use]
+pub fn fault_acted(span: &Span) -> bool {
+    span.attributes
+        .iter()
+        .any(|(key, _)| key == FAULT_ACTED_ATTRIBUTE)
+}
+
+/// The traces the fault acted on (the ids of the marked root spans).
+#[must_use]
+pub fn fault_acted_traces(spans: &[Span]) -> std::collections::HashSet<TraceId> {
+    spans
+        .iter()
+        .filter(|s| fault_acted(s))
+        .map(|s| s.trace_id)
+        .collect()
+}
+
 fn pod_name(rng: &mut ChaCha8Rng, service: &str) -> String {
     const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
     let mut pick = |n: usize| -> String {

@@ -259,20 +259,20 @@ mod tests {
         assert!(errors_into(&dataset, "payment", "source", fault) > 0.0);
     }
 
-    fn acted_traces(dataset: &crate::model::Dataset) -> Vec<crate::model::TraceId> {
-        dataset
+    fn acted_traces(
+        dataset: &crate::model::Dataset,
+    ) -> std::collections::HashSet<crate::model::TraceId> {
+        for span in dataset
             .spans
             .iter()
-            .filter(|s| {
-                s.attributes
-                    .iter()
-                    .any(|(k, _)| k == crate::sim::engine::FAULT_ACTED_ATTRIBUTE)
-            })
-            .map(|s| {
-                assert!(s.parent_span_id.is_none(), "the mark is on the root span");
-                s.trace_id
-            })
-            .collect()
+            .filter(|s| crate::sim::engine::fault_acted(s))
+        {
+            assert!(
+                span.parent_span_id.is_none(),
+                "the mark is on the root span"
+            );
+        }
+        crate::sim::engine::fault_acted_traces(&dataset.spans)
     }
 
     #[test]

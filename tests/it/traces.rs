@@ -68,8 +68,8 @@ fn train_on_parquet_and_evaluate_with_both_labels() {
         "2",
         "--json",
     ]));
-    let evaluate = |label: &str| -> serde_json::Value {
-        let out = ok(&baynet(&[
+    let run_evaluate = |label: &str| {
+        baynet(&[
             "traces",
             "evaluate",
             "--model",
@@ -81,8 +81,10 @@ fn train_on_parquet_and_evaluate_with_both_labels() {
             "--label",
             label,
             "--json",
-        ]));
-        serde_json::from_str(&out).unwrap()
+        ])
+    };
+    let evaluate = |label: &str| -> serde_json::Value {
+        serde_json::from_str(&ok(&run_evaluate(label))).unwrap()
     };
     let acted = evaluate("acted");
     let touch = evaluate("touch");
@@ -96,18 +98,7 @@ fn train_on_parquet_and_evaluate_with_both_labels() {
         count(&acted),
         count(&touch)
     );
-    let bad = baynet(&[
-        "traces",
-        "evaluate",
-        "--model",
-        model.to_str().unwrap(),
-        "--normal",
-        test.to_str().unwrap(),
-        "--abnormal",
-        fault.to_str().unwrap(),
-        "--label",
-        "guess",
-    ]);
+    let bad = run_evaluate("guess");
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--label must be acted or touch"));
 }
