@@ -13,7 +13,8 @@
 //! template generalises, and the same input gives the same ids in every run and process.
 //!
 //! Speed: tokens are interned to `u32` once (a hand-rolled Fx hash), so matching compares
-//! integers; per line the only allocations are for new clusters and new tokens.
+//! integers; per line the only allocations are for new clusters and new tokens. A raw token
+//! that masking once left unchanged is looked up directly (one hash probe, no masking).
 //!
 //! Invariants: never panics on any input; at most `max_tokens` distinct tokens are interned,
 //! later unseen tokens share an id that never equals anything (memory stays bounded on
@@ -110,6 +111,15 @@ impl Hasher for FxHasher {
 
 type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
+/// An interned token. `verbatim`: a raw token with this text was seen and masking left it
+/// unchanged, so the raw text maps to `id` without running the masker again (masking is a pure
+/// function of the token).
+#[derive(Debug, Clone, Copy)]
+struct Interned {
+    id: u32,
+    verbatim: bool,
+}
+
 #[derive(Debug, Default)]
 struct Node {
     children: FxMap<u32, Node>,
@@ -121,7 +131,7 @@ struct Node {
 pub struct Drain {
     config: DrainConfig,
     /// token text → id; id 0 is `<*>`.
-    interned: FxMap<Box<str>, u32>,
+    interned: FxMap<Box<str>, Interned>,
     texts: Vec<Box<str>>,
     has_digit: Vec<bool>,
     /// service → token count → tree.
@@ -159,8 +169,13 @@ impl Drain {
     }
 
     fn intern_text(&mut self, text: &str) -> u32 {
-        if let Some(&id) = self.interned.get(text) {
-            return id;
+        self.intern(text, false)
+    }
+
+    fn intern(&mut self, text: &str, verbatim: bool) -> u32 {
+        if let Some(entry) = self.interned.get_mut(text) {
+            entry.verbatim |= verbatim;
+            return entry.id;
         }
         if self.texts.len() >= self.config.max_tokens.max(1) {
             return OVERFLOW;
@@ -169,7 +184,7 @@ impl Drain {
         if id == OVERFLOW {
             return OVERFLOW;
         }
-        self.interned.insert(text.into(), id);
+        self.interned.insert(text.into(), Interned { id, verbatim });
         self.texts.push(text.into());
         self.has_digit
             .push(text.bytes().any(|b| b.is_ascii_digit()));
@@ -219,8 +234,18 @@ impl Drain {
         let mut buffer = std::mem::take(&mut self.buffer);
         tokens.clear();
         for token in line.split_ascii_whitespace() {
-            mask_token(token, &mut buffer);
-            tokens.push(self.intern_text(&buffer));
+            if let Some(entry) = self.interned.get(token)
+                && entry.verbatim
+            {
+                tokens.push(entry.id);
+                continue;
+            }
+            let id = if mask_token(token, &mut buffer).is_none() {
+                self.intern(token, true)
+            } else {
+                self.intern(&buffer, false)
+            };
+            tokens.push(id);
         }
         self.line_tokens = tokens;
         self.buffer = buffer;
