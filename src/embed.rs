@@ -70,6 +70,9 @@ pub enum EmbedError {
 /// Texts per forward pass (sentence-transformers' default batch size).
 pub const DEFAULT_BATCH: usize = 32;
 
+/// Batches' worth of texts tokenized together and sorted by length before they are embedded.
+const WINDOW_BATCHES: usize = 8;
+
 /// The candle engine with batching and a bounded cache keyed by the SHA-256 of each text.
 pub struct Embedder {
     engine: bert::BertEngine,
@@ -165,9 +168,11 @@ impl Embedder {
             }
         }
         let mut fresh: HashMap<[u8; 32], Vec<f32>> = HashMap::new();
-        for chunk in todo.chunks(self.batch) {
+        // Tokenized a window at a time (sorted by length inside it, so batches pad little),
+        // then embedded at most `batch` texts per forward pass.
+        for chunk in todo.chunks(self.batch.saturating_mul(WINDOW_BATCHES)) {
             let batch: Vec<String> = chunk.iter().map(|&i| texts[i].clone()).collect();
-            let vectors = self.engine.embed(&batch)?;
+            let vectors = self.engine.embed_batched(&batch, self.batch)?;
             for (&i, vector) in chunk.iter().zip(vectors) {
                 fresh.insert(keys[i], vector);
             }
