@@ -35,7 +35,7 @@ const MAX_HEADER_BYTES: u64 = 16 * 1024 * 1024;
 /// Where one tensor lies in a safetensors file.
 #[derive(Debug, Clone)]
 struct Entry {
-    dtype: String,
+    f32: bool,
     shape: Vec<usize>,
     /// Absolute byte range in the file.
     start: u64,
@@ -69,35 +69,21 @@ impl WeightsFile {
         }
         let mut header = vec![0u8; usize::try_from(length).map_err(|e| malformed(e.to_string()))?];
         file.read_exact(&mut header).map_err(io)?;
-        let header: HashMap<String, serde_json::Value> =
+        let header: safetensors::tensor::Metadata =
             serde_json::from_slice(&header).map_err(|e| malformed(e.to_string()))?;
         let data_start = 8 + length;
         let mut entries = HashMap::new();
-        for (name, value) in header {
-            if name == "__metadata__" {
-                continue;
-            }
-            let dtype = value["dtype"].as_str().unwrap_or_default().to_owned();
-            let shape: Option<Vec<usize>> = value["shape"].as_array().and_then(|dims| {
-                dims.iter()
-                    .map(|d| d.as_u64().and_then(|d| usize::try_from(d).ok()))
-                    .collect()
-            });
-            let offsets: Option<Vec<u64>> = value["data_offsets"]
-                .as_array()
-                .and_then(|o| o.iter().map(serde_json::Value::as_u64).collect());
-            let (Some(shape), Some([start, end])) = (shape, offsets.as_deref()) else {
-                return Err(malformed(format!("bad entry for {name}")));
-            };
-            let (start, end) = (data_start + start, data_start + end);
-            if start > end || end > size {
+        for (name, info) in header.tensors() {
+            let (start, end) = info.data_offsets;
+            let (start, end) = (data_start + start as u64, data_start + end as u64);
+            if end > size {
                 return Err(malformed(format!("{name} lies outside the file")));
             }
             entries.insert(
                 name,
                 Entry {
-                    dtype,
-                    shape,
+                    f32: info.dtype == safetensors::Dtype::F32,
+                    shape: info.shape.clone(),
                     start,
                     end,
                 },
@@ -115,7 +101,7 @@ impl WeightsFile {
             message: format!("no tensor {name}"),
         })?;
         let elements: usize = entry.shape.iter().product();
-        if entry.dtype != "F32" || entry.end - entry.start != 4 * elements as u64 {
+        if !entry.f32 || entry.end - entry.start != 4 * elements as u64 {
             return Err(EmbedError::Config {
                 path: self.path.clone(),
                 message: format!("{name} is not an f32 tensor of shape {:?}", entry.shape),
@@ -160,7 +146,7 @@ impl WeightsFile {
         let mut file = self.file()?;
         let mut tensors = HashMap::new();
         for (name, entry) in &self.entries {
-            if name == skip || entry.dtype != "F32" {
+            if name == skip || !entry.f32 {
                 continue;
             }
             let entry = self.entry(name)?;
