@@ -399,6 +399,7 @@ mod tests {
                 start: Timestamp::from_secs(1_735_689_600),
                 end: Timestamp::from_secs(1_735_690_500),
                 seed: 7,
+                acted_traces: vec![crate::model::TraceId([0xab; 16])],
             }),
         }
     }

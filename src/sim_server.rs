@@ -98,7 +98,24 @@ impl SimHost {
             budget -= 1;
         }
         emitted.logs.sort_by_key(|record| record.timestamp);
-        self.logs.extend(emitted.logs);
+        // Kept in timestamp order across calls, as Loki answers: a request that started in one
+        // tick logs when it completes, so a line can be older than the last one kept (a paging
+        // client that reads the oldest `limit` lines would otherwise skip it). Such lines are
+        // only ever a few seconds old, so the insertion point is near the back.
+        for record in emitted.logs {
+            if self
+                .logs
+                .back()
+                .is_none_or(|last| last.timestamp <= record.timestamp)
+            {
+                self.logs.push_back(record);
+            } else {
+                let at = self
+                    .logs
+                    .partition_point(|kept| kept.timestamp <= record.timestamp);
+                self.logs.insert(at, record);
+            }
+        }
         while self.logs.len() > self.max_log_lines {
             self.logs.pop_front();
         }
@@ -586,5 +603,36 @@ async fn tempo_trace_v2(State(host): State<Shared>, Path(id): Path<String>) -> R
     match find_trace(&host, &id) {
         Ok(spans) => axum::Json(wire::otlp::encode_tempo_v2(&spans)).into_response(),
         Err(response) => response,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SimHost;
+    use crate::sim::engine::{SimConfig, Simulation};
+    use std::time::Duration;
+
+    #[test]
+    fn logs_stay_in_timestamp_order_across_advances() {
+        let config = SimConfig {
+            seed: 5,
+            load_per_sec: 20.0,
+            ..SimConfig::default()
+        };
+        let start = config.start;
+        let simulation = Simulation::new(config).expect("valid config");
+        let mut host = SimHost::new(simulation, 100_000, 10_000);
+        // Half-second advances, as a client polling the server does.
+        for step in 1..=240_u64 {
+            host.advance_to(start.plus(Duration::from_millis(step * 500)));
+        }
+        assert!(host.logs.len() > 1_000, "{} lines", host.logs.len());
+        let out_of_order = host
+            .logs
+            .iter()
+            .zip(host.logs.iter().skip(1))
+            .filter(|(a, b)| a.timestamp > b.timestamp)
+            .count();
+        assert_eq!(out_of_order, 0, "lines out of order");
     }
 }

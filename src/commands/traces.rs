@@ -3,7 +3,6 @@
 
 use anyhow::{Context, bail};
 use baynet::model::{Dataset, FaultClass};
-use baynet::sim::engine::fault_acted_traces;
 use baynet::traces_gnn::features::FeatureSpace;
 use baynet::traces_gnn::graph::TraceGraph;
 use baynet::traces_gnn::metrics::{Report, quantile, roc_curve};
@@ -106,7 +105,7 @@ pub struct EvaluateArgs {
     #[arg(long, required = true, num_args = 1..)]
     abnormal: Vec<PathBuf>,
     /// Which traces of an abnormal run count as abnormal: `acted` = those the simulator marks
-    /// as changed by the fault (root-span attribute `baynet.sim.fault_acted`; runs without it
+    /// as changed by the fault (`acted_traces` in labels.json; runs without it
     /// fall back to `touch`), `touch` = those starting during the fault that touch the faulty
     /// service (or, for a service no span shows, one of its callers).
     #[arg(long, default_value = "acted")]
@@ -429,7 +428,7 @@ fn abnormal_selection(
         return (None, vec![true; graphs.len()], false);
     };
     if acted {
-        let marked = fault_acted_traces(&dataset.spans);
+        let marked: std::collections::HashSet<_> = truth.acted_traces.iter().collect();
         if !marked.is_empty() {
             let selected = graphs
                 .iter()

@@ -647,6 +647,8 @@ impl TelemetrySource for SimSource {
             series.extend(scrape_series(&self.simulation, now));
             self.next_scrape = self.next_scrape.plus(SCRAPE_INTERVAL);
         }
+        // The ground-truth marks are for offline evaluation only; a recording never keeps them.
+        self.emitted.fault_acted.clear();
         Ok(Telemetry {
             spans: std::mem::take(&mut self.emitted.spans),
             series,

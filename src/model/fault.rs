@@ -1,5 +1,6 @@
 //! Fault classes and the ground truth of an experiment.
 
+use super::telemetry::TraceId;
 use super::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -119,6 +120,40 @@ pub struct GroundTruth {
     pub end: Timestamp,
     /// Simulator seed.
     pub seed: u64,
+    /// The sampled traces the fault actually acted on (an injected failure, added delay or
+    /// slowdown, memory pressure): the per-trace label of `baynet traces evaluate --label
+    /// acted`. Kept here, never in the telemetry, so no detector, model or served API can see
+    /// it. Hex trace ids in the file; absent in runs without a fault or written before it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty", with = "hex_trace_ids")]
+    pub acted_traces: Vec<TraceId>,
+}
+
+/// Serde helpers writing trace ids as hex text (as every wire format does).
+mod hex_trace_ids {
+    use super::TraceId;
+    use serde::{Deserialize, Deserializer, Serializer, de::Error as _, ser::SerializeSeq};
+
+    pub fn serialize<S: Serializer>(ids: &[TraceId], serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(ids.len()))?;
+        for id in ids {
+            seq.serialize_element(&id.to_hex())?;
+        }
+        seq.end()
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Vec<TraceId>, D::Error> {
+        let texts = Vec::<String>::deserialize(deserializer)?;
+        texts
+            .iter()
+            .map(|text| {
+                TraceId::from_hex(text).ok_or_else(|| {
+                    D::Error::custom(format!("acted_traces: {text:?} is not a hex trace id"))
+                })
+            })
+            .collect()
+    }
 }
 
 /// Serde helpers writing timestamps as RFC 3339 text.

@@ -505,6 +505,7 @@ impl SimSource {
             self.current.simulation.step(&mut self.emitted);
             self.logs.extend(self.emitted.logs.drain(..));
             self.spans.extend(self.emitted.spans.drain(..));
+            self.emitted.fault_acted.clear();
             steps += 1;
             if self.current.simulation.now() >= self.current.simulation.end() {
                 self.index += 1;

@@ -70,6 +70,9 @@ pub struct Emitted {
     pub logs: Vec<LogRecord>,
     /// Spans of sampled traces.
     pub spans: Vec<Span>,
+    /// Sampled traces the fault acted on (simulator ground truth, for evaluation only: it
+    /// never appears in the telemetry itself, so nothing served or exported can read it).
+    pub fault_acted: Vec<TraceId>,
 }
 
 #[derive(Debug, Clone)]
@@ -123,28 +126,6 @@ pub struct Simulation {
     /// or slowdown, memory pressure from a stress fault): the ground truth of which traces the
     /// fault actually changed. Read and reset per user request; consumes no randomness.
     fault_acted: std::cell::Cell<bool>,
-}
-
-/// Root-span attribute marking a trace the fault acted on (simulator ground truth, for
-/// evaluation only: no detector or model feature reads it).
-pub const FAULT_ACTED_ATTRIBUTE: &str = "baynet.sim.fault_acted";
-
-/// Whether `span` carries the [`FAULT_ACTED_ATTRIBUTE`] mark.
-#[must_use]
-pub fn fault_acted(span: &Span) -> bool {
-    span.attributes
-        .iter()
-        .any(|(key, _)| key == FAULT_ACTED_ATTRIBUTE)
-}
-
-/// The traces the fault acted on (the ids of the marked root spans).
-#[must_use]
-pub fn fault_acted_traces(spans: &[Span]) -> std::collections::HashSet<TraceId> {
-    spans
-        .iter()
-        .filter(|s| fault_acted(s))
-        .map(|s| s.trace_id)
-        .collect()
 }
 
 fn pod_name(rng: &mut ChaCha8Rng, service: &str) -> String {
@@ -312,6 +293,7 @@ impl Simulation {
             start: self.config.start,
             end: self.end,
             seed: self.config.seed,
+            acted_traces: Vec::new(),
         })
     }
 
@@ -906,14 +888,11 @@ impl Simulation {
         self.fault_acted.set(false);
         self.http_call(&mut context, UNKNOWN, action, t, None, out);
         if self.fault_acted.replace(false)
-            && let Some(root) = out.spans[first_span..]
-                .iter_mut()
-                .find(|s| s.trace_id == context.trace_id && s.parent_span_id.is_none())
+            && out.spans[first_span..]
+                .iter()
+                .any(|s| s.trace_id == context.trace_id && s.parent_span_id.is_none())
         {
-            root.attributes.push((
-                FAULT_ACTED_ATTRIBUTE.to_owned(),
-                crate::model::AttributeValue::Bool(true),
-            ));
+            out.fault_acted.push(context.trace_id);
         }
     }
 

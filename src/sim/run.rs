@@ -72,7 +72,10 @@ pub fn run_with(
         spans: emitted.spans,
         series,
         graph: Some(super::topology::service_graph()),
-        ground_truth: simulation.ground_truth(),
+        ground_truth: simulation.ground_truth().map(|mut truth| {
+            truth.acted_traces = std::mem::take(&mut emitted.fault_acted);
+            truth
+        }),
     })
 }
 
@@ -262,17 +265,28 @@ mod tests {
     fn acted_traces(
         dataset: &crate::model::Dataset,
     ) -> std::collections::HashSet<crate::model::TraceId> {
-        for span in dataset
+        let acted = dataset
+            .ground_truth
+            .as_ref()
+            .map(|truth| truth.acted_traces.clone())
+            .unwrap_or_default();
+        let roots: std::collections::HashSet<_> = dataset
             .spans
             .iter()
-            .filter(|s| crate::sim::engine::fault_acted(s))
-        {
+            .filter(|s| s.parent_span_id.is_none())
+            .map(|s| s.trace_id)
+            .collect();
+        for id in &acted {
+            assert!(roots.contains(id), "every marked trace was sampled");
+        }
+        for span in &dataset.spans {
             assert!(
-                span.parent_span_id.is_none(),
-                "the mark is on the root span"
+                !span.attributes.iter().any(|(key, _)| key.contains("fault")),
+                "no ground truth leaks into the telemetry: {:?}",
+                span.attributes
             );
         }
-        crate::sim::engine::fault_acted_traces(&dataset.spans)
+        acted.into_iter().collect()
     }
 
     #[test]

@@ -103,7 +103,11 @@ fn live_clients_read_logs_and_traces_from_sim_serve() {
             break;
         }
     }
-    let end = now();
+    // The range ends a few seconds back: lines near "now" can still be written by the next
+    // simulated tick (a request that started in one second logs when it completes), so the two
+    // reads below would otherwise race the simulation rather than compare paging.
+    std::thread::sleep(Duration::from_secs(3));
+    let end = now().minus(Duration::from_secs(3));
     let range = TimeRange::new(end.minus(Duration::from_secs(60)), end).unwrap();
 
     let mut config = sock_shop_config();
