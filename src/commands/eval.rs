@@ -258,7 +258,11 @@ fn run_retrieval(args: &RetrievalArgs) -> anyhow::Result<()> {
     let store = std::env::temp_dir().join(format!("baynet-eval-retrieval-{}", std::process::id()));
     let seeds: Vec<u64> =
         (args.random_from..args.random_from.saturating_add(args.random)).collect();
-    let report = baynet::knowledge::evaluate::evaluate(&store, &seeds).map_err(anyhow::Error::msg);
+    // The same embedder choice as the knowledge base (`BAYNET_KB_EMBEDDER`, default MiniLM
+    // when the model is installed, else the hashed bag of words).
+    let embedder = super::kb::embedder()?;
+    let report = baynet::knowledge::evaluate::evaluate(&store, &seeds, embedder)
+        .map_err(anyhow::Error::msg);
     let _ = std::fs::remove_dir_all(&store);
     let report = report?;
     if args.json {
@@ -280,8 +284,8 @@ fn run_retrieval(args: &RetrievalArgs) -> anyhow::Result<()> {
         );
     }
     println!(
-        "answerable {}: same-class top-1 {:.2}, top-3 {:.2}",
-        report.answerable, report.hit_rate_top1, report.hit_rate_top3
+        "answerable {}: same-class top-1 {:.2}, top-3 {:.2} (embedder {})",
+        report.answerable, report.hit_rate_top1, report.hit_rate_top3, report.embedder
     );
     Ok(())
 }

@@ -45,6 +45,8 @@ pub struct RetrievalRun {
 /// The evaluation.
 #[derive(Debug, Clone, Serialize)]
 pub struct RetrievalReport {
+    /// The text embedder of the store's vectors.
+    pub embedder: String,
     /// Every run.
     pub runs: Vec<RetrievalRun>,
     /// Answerable runs.
@@ -67,7 +69,12 @@ fn shorten(mut config: SimConfig) -> SimConfig {
 ///
 /// # Errors
 /// Simulation, analysis and store errors.
-pub fn evaluate(store_dir: &Path, random_seeds: &[u64]) -> Result<RetrievalReport, String> {
+pub fn evaluate(
+    store_dir: &Path,
+    random_seeds: &[u64],
+    embedder: Box<dyn super::vectors::TextEmbedder>,
+) -> Result<RetrievalReport, String> {
+    let embedder_name = embedder.name();
     let mut sims: Vec<(String, SimConfig)> = crate::scenario::builtin()
         .map_err(|e| e.to_string())?
         .iter()
@@ -101,8 +108,8 @@ pub fn evaluate(store_dir: &Path, random_seeds: &[u64]) -> Result<RetrievalRepor
     if store_dir.is_dir() {
         std::fs::remove_dir_all(store_dir).map_err(|e| e.to_string())?;
     }
-    let mut store = KnowledgeStore::open(store_dir, Box::new(HashedBagOfWords::default()))
-        .map_err(|e: StoreError| e.to_string())?;
+    let mut store =
+        KnowledgeStore::open(store_dir, embedder).map_err(|e: StoreError| e.to_string())?;
     let records: Vec<StoredRecord> = cases
         .iter()
         .map(|(name, truth, analysis)| {
@@ -186,6 +193,7 @@ pub fn evaluate(store_dir: &Path, random_seeds: &[u64]) -> Result<RetrievalRepor
         }
     };
     Ok(RetrievalReport {
+        embedder: embedder_name,
         answerable: answerable.len(),
         hit_rate_top1: rate(|r| r.hit1),
         hit_rate_top3: rate(|r| r.hit3),
