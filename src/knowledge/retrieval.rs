@@ -107,6 +107,18 @@ pub fn epoch_secs(text: &str) -> Option<i64> {
         .map(|t| t.timestamp())
 }
 
+/// Whether the query filters on the records themselves (sources, service, fault class, time,
+/// tags), beyond leaving one id out.
+#[must_use]
+pub fn filters_records(query: &SearchQuery) -> bool {
+    !query.exclude_sources.is_empty()
+        || query.service.is_some()
+        || query.fault_class.is_some()
+        || query.started_after.is_some()
+        || query.started_before.is_some()
+        || !query.tags.is_empty()
+}
+
 /// Whether `record` passes the query's filters (id, sources, service, fault class, tags,
 /// time). A record without a start time fails a time filter.
 #[must_use]

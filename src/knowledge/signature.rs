@@ -128,6 +128,188 @@ pub fn similarity(a: &SignatureVector, b: &SignatureVector) -> f64 {
     }
 }
 
+/// One part of a compiled signature: interned keys with weights, and the part's norm.
+#[derive(Debug, Clone, Default)]
+struct CompiledPart {
+    weights: Vec<(u32, f64)>,
+    norm: f64,
+}
+
+impl CompiledPart {
+    /// The cosine with a query part given densely (`query[key]`) with its norm.
+    fn cosine(&self, query: &[f64], query_norm: f64) -> f64 {
+        if query_norm <= 0.0 || self.norm <= 0.0 {
+            return 0.0;
+        }
+        let dot: f64 = self
+            .weights
+            .iter()
+            .map(|&(key, w)| query.get(key as usize).map_or(0.0, |q| q * w))
+            .sum();
+        (dot / (query_norm * self.norm)).clamp(0.0, 1.0)
+    }
+}
+
+fn norm<K>(map: &BTreeMap<K, f64>) -> f64 {
+    map.values().map(|v| v * v).sum::<f64>().sqrt()
+}
+
+fn intern<K: Ord + Clone>(keys: &mut BTreeMap<K, u32>, key: &K) -> u32 {
+    if let Some(&id) = keys.get(key) {
+        return id;
+    }
+    let id = u32::try_from(keys.len()).unwrap_or(u32::MAX);
+    keys.insert(key.clone(), id);
+    id
+}
+
+fn dense<K: Ord>(keys: &BTreeMap<K, u32>, map: &BTreeMap<K, f64>) -> Vec<f64> {
+    let mut out = vec![0.0; keys.len()];
+    for (key, &w) in map {
+        if let Some(&id) = keys.get(key)
+            && let Some(slot) = out.get_mut(id as usize)
+        {
+            *slot = w;
+        }
+    }
+    out
+}
+
+#[derive(Debug, Clone)]
+struct CompiledSignature {
+    id: String,
+    by_role: CompiledPart,
+    by_signal: CompiledPart,
+    focus: CompiledPart,
+}
+
+/// The signatures of a store, compiled for ranking many of them against one query: keys
+/// interned to integers, each record's parts as short weight lists with their norms, the query
+/// spread densely once. [`SignatureIndex::rank`] gives what [`similarity`] gives record by
+/// record (up to floating-point summation order), at a fraction of the cost.
+#[derive(Debug, Clone, Default)]
+pub struct SignatureIndex {
+    role_keys: BTreeMap<(String, String), u32>,
+    signal_keys: BTreeMap<String, u32>,
+    entries: Vec<CompiledSignature>,
+    slots: std::collections::HashMap<String, usize>,
+}
+
+impl SignatureIndex {
+    /// Adds or replaces the signature of `id`.
+    pub fn upsert(&mut self, id: &str, vector: &SignatureVector) {
+        let part_of = |map: &BTreeMap<String, f64>, keys: &mut BTreeMap<String, u32>| {
+            let mut weights: Vec<(u32, f64)> =
+                map.iter().map(|(k, &w)| (intern(keys, k), w)).collect();
+            weights.sort_by_key(|&(key, _)| key);
+            CompiledPart {
+                weights,
+                norm: norm(map),
+            }
+        };
+        let by_signal = part_of(&vector.by_signal, &mut self.signal_keys);
+        let focus = part_of(&vector.focus, &mut self.signal_keys);
+        let mut weights: Vec<(u32, f64)> = vector
+            .by_role
+            .iter()
+            .map(|(k, &w)| (intern(&mut self.role_keys, k), w))
+            .collect();
+        weights.sort_by_key(|&(key, _)| key);
+        let compiled = CompiledSignature {
+            id: id.to_owned(),
+            by_role: CompiledPart {
+                weights,
+                norm: norm(&vector.by_role),
+            },
+            by_signal,
+            focus,
+        };
+        match self.slots.get(id) {
+            Some(&slot) => self.entries[slot] = compiled,
+            None => {
+                self.slots.insert(id.to_owned(), self.entries.len());
+                self.entries.push(compiled);
+            }
+        }
+    }
+
+    /// Removes `id`.
+    pub fn remove(&mut self, id: &str) {
+        let Some(slot) = self.slots.remove(id) else {
+            return;
+        };
+        self.entries.swap_remove(slot);
+        if let Some(moved) = self.entries.get(slot) {
+            self.slots.insert(moved.id.clone(), slot);
+        }
+    }
+
+    /// Signatures stored.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether none is stored.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The `limit` records `allowed` accepts most similar to `wanted` (positive similarity
+    /// only), best first, ties by id.
+    #[must_use]
+    pub fn rank(
+        &self,
+        wanted: &SignatureVector,
+        limit: usize,
+        allowed: &dyn Fn(&str) -> bool,
+    ) -> Vec<(String, f64)> {
+        let role_query = dense(&self.role_keys, &wanted.by_role);
+        let signal_query = dense(&self.signal_keys, &wanted.by_signal);
+        let focus_query = dense(&self.signal_keys, &wanted.focus);
+        let (role_norm, signal_norm, focus_norm) = (
+            norm(&wanted.by_role),
+            norm(&wanted.by_signal),
+            norm(&wanted.focus),
+        );
+        let mut scored: Vec<(f64, usize)> = self
+            .entries
+            .iter()
+            .enumerate()
+            .filter(|(_, entry)| allowed(&entry.id))
+            .map(|(slot, entry)| {
+                let spread = ROLE_WEIGHT * entry.by_role.cosine(&role_query, role_norm)
+                    + (1.0 - ROLE_WEIGHT) * entry.by_signal.cosine(&signal_query, signal_norm);
+                let score = if wanted.focus.is_empty() || entry.focus.weights.is_empty() {
+                    spread
+                } else {
+                    (1.0 - FOCUS_WEIGHT) * spread
+                        + FOCUS_WEIGHT * entry.focus.cosine(&focus_query, focus_norm)
+                };
+                (score, slot)
+            })
+            .filter(|(score, _)| *score > 0.0)
+            .collect();
+        let order = |a: &(f64, usize), b: &(f64, usize)| {
+            b.0.total_cmp(&a.0)
+                .then_with(|| self.entries[a.1].id.cmp(&self.entries[b.1].id))
+        };
+        if limit == 0 {
+            return Vec::new();
+        }
+        if scored.len() > limit {
+            scored.select_nth_unstable_by(limit - 1, order);
+            scored.truncate(limit);
+        }
+        scored.sort_by(order);
+        scored
+            .into_iter()
+            .map(|(score, slot)| (self.entries[slot].id.clone(), score))
+            .collect()
+    }
+}
+
 /// Builds the signature of an analysis: the signals of the anomaly events in the ranked range,
 /// per service (with the peak score) and per role (from the graph, else guessed from the
 /// name). Only services above the green band or with events count, and the top suspect's
@@ -260,6 +442,89 @@ mod tests {
             );
         }
         signature
+    }
+
+    #[test]
+    fn the_compiled_index_ranks_as_similarity_does() {
+        let signals = [
+            "error_ratio",
+            "latency_p99_ms",
+            "restarts_per_s",
+            "cpu_cores",
+            "health",
+        ];
+        let services = [
+            "front-end",
+            "carts",
+            "carts-db",
+            "orders",
+            "rabbitmq",
+            "session-db",
+        ];
+        // 60 deterministic signatures over varied services and signals.
+        let signature_of = |i: usize| {
+            let entries: Vec<(&str, Vec<(&str, f64)>)> = (0..1 + i % 3)
+                .map(|k| {
+                    let service = services[(i * 7 + k * 3) % services.len()];
+                    #[allow(clippy::cast_precision_loss)]
+                    let picked = (0..1 + (i + k) % 3)
+                        .map(|j| {
+                            (
+                                signals[(i + j * 2 + k) % signals.len()],
+                                0.5 + ((i * 13 + j) % 50) as f64 / 100.0,
+                            )
+                        })
+                        .collect();
+                    (service, picked)
+                })
+                .collect();
+            let borrowed: Vec<(&str, &[(&str, f64)])> =
+                entries.iter().map(|(s, v)| (*s, v.as_slice())).collect();
+            with_services(&borrowed)
+        };
+        let mut index = SignatureIndex::default();
+        let mut plain = Vec::new();
+        for i in 0..60 {
+            let focus = services[(i * 7) % services.len()];
+            let vector = vectorize_focused(&signature_of(i), Some(focus));
+            index.upsert(&format!("r{i:02}"), &vector);
+            plain.push((format!("r{i:02}"), vector));
+        }
+        // Replacing and removing keep the index consistent.
+        index.upsert("r05", &plain[6].1);
+        plain[5].1 = plain[6].1.clone();
+        index.remove("r10");
+        plain.remove(10);
+        assert_eq!(index.len(), 59);
+        for q in 100..110 {
+            let wanted = vectorize_focused(&signature_of(q), Some(services[q % services.len()]));
+            let allowed = |id: &str| id != "r03";
+            let ranked = index.rank(&wanted, 8, &allowed);
+            let mut expected: Vec<(String, f64)> = plain
+                .iter()
+                .filter(|(id, _)| allowed(id))
+                .map(|(id, v)| (id.clone(), similarity(&wanted, v)))
+                .filter(|(_, s)| *s > 0.0)
+                .collect();
+            expected.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            expected.truncate(8);
+            assert_eq!(ranked.len(), expected.len());
+            for ((id, score), (want_id, want)) in ranked.iter().zip(&expected) {
+                assert!(
+                    (score - want).abs() < 1e-12,
+                    "{id} {score} vs {want_id} {want}"
+                );
+                if (score - want).abs() < 1e-12 && id != want_id {
+                    // Only a tie may reorder, and ties go by id on both sides.
+                    panic!("{id} vs {want_id} at {score}");
+                }
+            }
+        }
+        assert!(
+            index
+                .rank(&SignatureVector::default(), 5, &|_| true)
+                .is_empty()
+        );
     }
 
     #[test]

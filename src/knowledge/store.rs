@@ -12,7 +12,7 @@
 use super::record::RecordError;
 use super::retrieval::{CANDIDATES, Rankings, evidence_text, passes};
 pub use super::retrieval::{Hit, SearchQuery, StoredRecord, content_hash};
-use super::signature::{self, SignatureVector};
+use super::signature;
 use super::vectors::{self, FlatIndex, TextEmbedder, VectorIndex};
 use redb::{ReadableDatabase, ReadableTable, TableDefinition};
 use std::collections::BTreeMap;
@@ -135,7 +135,7 @@ pub struct KnowledgeStore {
     writer: Option<IndexWriter>,
     fields: Fields,
     records: BTreeMap<String, StoredRecord>,
-    signatures: BTreeMap<String, SignatureVector>,
+    signatures: signature::SignatureIndex,
     vectors: FlatIndex,
     embedder: Box<dyn TextEmbedder>,
 }
@@ -224,7 +224,7 @@ impl KnowledgeStore {
             writer: None,
             fields,
             records: BTreeMap::new(),
-            signatures: BTreeMap::new(),
+            signatures: signature::SignatureIndex::default(),
             vectors: FlatIndex::default(),
             embedder,
         };
@@ -285,7 +285,7 @@ impl KnowledgeStore {
         drop((table, vector_table, state, txn));
         for (id, stored) in &records {
             self.signatures
-                .insert(id.clone(), signature::of_record(&stored.record));
+                .upsert(id, &signature::of_record(&stored.record));
         }
         self.records = records;
         if !missing.is_empty() || !same_model {
@@ -558,7 +558,7 @@ impl KnowledgeStore {
             let id = stored.record.id.clone();
             self.vectors.upsert(&id, found);
             self.signatures
-                .insert(id.clone(), signature::of_record(&stored.record));
+                .upsert(&id, &signature::of_record(&stored.record));
             self.records.insert(id, stored);
         }
         Ok(())
@@ -659,10 +659,11 @@ impl KnowledgeStore {
         for (id, found) in computed {
             self.vectors.upsert(&id, found);
         }
-        self.signatures = by_id
-            .iter()
-            .map(|(id, s)| (id.clone(), signature::of_record(&s.record)))
-            .collect();
+        self.signatures = signature::SignatureIndex::default();
+        for (id, stored) in &by_id {
+            self.signatures
+                .upsert(id, &signature::of_record(&stored.record));
+        }
         self.records = by_id;
         self.rebuild_text_index()
     }
@@ -706,32 +707,37 @@ impl KnowledgeStore {
                 .map_err(StoreError::Embed)?;
             embedded.into_iter().next()
         };
-        let allowed = |id: &String| {
-            self.records
-                .get(id)
-                .is_some_and(|stored| passes(&stored.record, query))
+        // Without record filters only the excluded id is left out: no record lookup per
+        // candidate (the vectors and signatures hold exactly the stored records).
+        let filtered = super::retrieval::filters_records(query);
+        let allowed = |id: &str| {
+            if filtered {
+                self.records
+                    .get(id)
+                    .is_some_and(|stored| passes(&stored.record, query))
+            } else {
+                query.exclude_id.as_deref() != Some(id)
+            }
         };
         let text: Vec<String> = self
             .bm25(&query.text)?
             .into_iter()
-            .filter(allowed)
+            .filter(|id| allowed(id))
             .collect();
         let vector: Vec<String> = match &query_vector {
             None => Vec::new(),
             Some(first) => self
                 .vectors
-                .search(first, self.records.len())
+                .search(first, CANDIDATES, &allowed)
                 .into_iter()
                 .map(|(id, _)| id)
-                .filter(allowed)
-                .take(CANDIDATES)
                 .collect(),
         };
         let signature = match &query.signature {
-            Some(wanted) => super::retrieval::signature_ranking(
-                wanted,
-                query.focus_service.as_deref(),
-                self.signatures.iter().filter(|(id, _)| allowed(id)),
+            Some(wanted) => self.signatures.rank(
+                &signature::vectorize_focused(wanted, query.focus_service.as_deref()),
+                CANDIDATES,
+                &allowed,
             ),
             None => Vec::new(),
         };
@@ -751,7 +757,7 @@ impl KnowledgeStore {
     pub fn vectors_of(&self, id: &str) -> Option<(String, Vec<Vec<f32>>)> {
         self.vectors
             .get(id)
-            .map(|found| (self.embedder.name(), found.to_vec()))
+            .map(|found| (self.embedder.name(), found))
     }
 }
 

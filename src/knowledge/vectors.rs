@@ -113,7 +113,22 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     if a.len() != b.len() {
         return 0.0;
     }
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
+    // Eight independent partial sums: the compiler turns this into SIMD lanes (a single
+    // running sum cannot be reordered, so it would stay scalar).
+    let mut lanes = [0.0_f32; 8];
+    let (a_chunks, b_chunks) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = a_chunks
+        .remainder()
+        .iter()
+        .zip(b_chunks.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in a_chunks.zip(b_chunks) {
+        for lane in 0..8 {
+            lanes[lane] += x[lane] * y[lane];
+        }
+    }
+    lanes.iter().sum::<f32>() + tail
 }
 
 /// Splits a Markdown body into chunks of at most about `max_chars`, on paragraph breaks.
@@ -157,49 +172,131 @@ pub trait VectorIndex {
     fn upsert(&mut self, id: &str, vectors: Vec<Vec<f32>>);
     /// Removes `id`.
     fn remove(&mut self, id: &str);
-    /// The `limit` best documents by their best-matching vector, best first.
-    fn search(&self, query: &[f32], limit: usize) -> Vec<(String, f32)>;
+    /// The `limit` best documents among those `allowed` accepts, by their best-matching
+    /// vector (positive scores only), best first, ties by id.
+    fn search(
+        &self,
+        query: &[f32],
+        limit: usize,
+        allowed: &dyn Fn(&str) -> bool,
+    ) -> Vec<(String, f32)>;
 }
 
-/// Exact search: scores every stored vector.
+/// One document of a [`FlatIndex`]: its vectors back to back in one allocation.
+#[derive(Debug, Clone)]
+struct FlatDocument {
+    id: String,
+    dimension: usize,
+    data: Vec<f32>,
+}
+
+/// Exact search: scores every stored vector. Documents live in one array (a scan touches
+/// contiguous memory), each with its vectors in one allocation.
 #[derive(Debug, Clone, Default)]
 pub struct FlatIndex {
-    documents: BTreeMap<String, Vec<Vec<f32>>>,
+    documents: Vec<FlatDocument>,
+    slots: std::collections::HashMap<String, usize>,
 }
 
 impl FlatIndex {
     /// The vectors of `id`.
     #[must_use]
-    pub fn get(&self, id: &str) -> Option<&[Vec<f32>]> {
-        self.documents.get(id).map(Vec::as_slice)
+    pub fn get(&self, id: &str) -> Option<Vec<Vec<f32>>> {
+        let document = &self.documents[*self.slots.get(id)?];
+        Some(
+            document
+                .data
+                .chunks(document.dimension.max(1))
+                .map(<[f32]>::to_vec)
+                .collect(),
+        )
+    }
+
+    /// Documents stored.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.documents.len()
+    }
+
+    /// Whether nothing is stored.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.documents.is_empty()
     }
 }
 
 impl VectorIndex for FlatIndex {
     fn upsert(&mut self, id: &str, vectors: Vec<Vec<f32>>) {
-        self.documents.insert(id.to_owned(), vectors);
+        // Vectors of another length than the first cannot be compared with a query of that
+        // length anyway (`dot` gives 0), so they are dropped.
+        let dimension = vectors.first().map_or(0, Vec::len);
+        let data: Vec<f32> = vectors
+            .into_iter()
+            .filter(|v| v.len() == dimension)
+            .flatten()
+            .collect();
+        let document = FlatDocument {
+            id: id.to_owned(),
+            dimension,
+            data,
+        };
+        match self.slots.get(id) {
+            Some(&slot) => self.documents[slot] = document,
+            None => {
+                self.slots.insert(id.to_owned(), self.documents.len());
+                self.documents.push(document);
+            }
+        }
     }
 
     fn remove(&mut self, id: &str) {
-        self.documents.remove(id);
+        let Some(slot) = self.slots.remove(id) else {
+            return;
+        };
+        self.documents.swap_remove(slot);
+        if let Some(moved) = self.documents.get(slot) {
+            self.slots.insert(moved.id.clone(), slot);
+        }
     }
 
-    fn search(&self, query: &[f32], limit: usize) -> Vec<(String, f32)> {
-        let mut scored: Vec<(String, f32)> = self
+    fn search(
+        &self,
+        query: &[f32],
+        limit: usize,
+        allowed: &dyn Fn(&str) -> bool,
+    ) -> Vec<(String, f32)> {
+        let dimension = query.len();
+        if dimension == 0 || limit == 0 {
+            return Vec::new();
+        }
+        let mut scored: Vec<(f32, usize)> = self
             .documents
             .iter()
-            .map(|(id, vectors)| {
-                let best = vectors
-                    .iter()
+            .enumerate()
+            .filter(|(_, d)| d.dimension == dimension && allowed(&d.id))
+            .map(|(slot, d)| {
+                let best = d
+                    .data
+                    .chunks_exact(dimension)
                     .map(|v| dot(query, v))
                     .fold(f32::NEG_INFINITY, f32::max);
-                (id.clone(), best)
+                (best, slot)
             })
-            .filter(|(_, score)| score.is_finite() && *score > 0.0)
+            .filter(|(score, _)| score.is_finite() && *score > 0.0)
             .collect();
-        scored.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        scored.truncate(limit);
+        let order = |a: &(f32, usize), b: &(f32, usize)| {
+            b.0.total_cmp(&a.0)
+                .then_with(|| self.documents[a.1].id.cmp(&self.documents[b.1].id))
+        };
+        if scored.len() > limit {
+            scored.select_nth_unstable_by(limit - 1, order);
+            scored.truncate(limit);
+        }
+        scored.sort_by(order);
         scored
+            .into_iter()
+            .map(|(score, slot)| (self.documents[slot].id.clone(), score))
+            .collect()
     }
 }
 
@@ -270,13 +367,74 @@ mod tests {
         let mut index = FlatIndex::default();
         index.upsert("pod", vec![vectors[1].clone()]);
         index.upsert("cpu", vec![vectors[2].clone()]);
-        assert_eq!(index.search(&vectors[0], 2)[0].0, "pod");
+        let all = |_: &str| true;
+        assert_eq!(index.search(&vectors[0], 2, &all)[0].0, "pod");
+        assert!(
+            index
+                .search(&vectors[0], 2, &|id| id != "pod")
+                .iter()
+                .all(|(id, _)| id != "pod")
+        );
         index.remove("pod");
         assert!(
             index
-                .search(&vectors[0], 2)
+                .search(&vectors[0], 2, &all)
                 .iter()
                 .all(|(id, _)| id != "pod")
+        );
+    }
+
+    #[test]
+    fn dot_matches_the_plain_sum() {
+        for n in [0, 1, 7, 8, 9, 384, 515] {
+            #[allow(clippy::cast_precision_loss)]
+            let a: Vec<f32> = (0..n).map(|i| ((i * 37 % 11) as f32 - 5.0) / 7.0).collect();
+            #[allow(clippy::cast_precision_loss)]
+            let b: Vec<f32> = (0..n).map(|i| ((i * 13 % 17) as f32 - 8.0) / 9.0).collect();
+            let plain: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
+            assert!((dot(&a, &b) - plain).abs() < 1e-4, "n {n}");
+        }
+        assert!(dot(&[1.0, 2.0], &[1.0]).abs() < f32::EPSILON);
+    }
+
+    #[test]
+    fn flat_search_is_a_filtered_exact_top_k_with_ties_by_id() {
+        let mut index = FlatIndex::default();
+        // Ten documents, scores 0.1 … 1.0 against the query; "d3" has two vectors.
+        for i in 1..=10_u8 {
+            let x = f32::from(i) / 10.0;
+            let mut vectors = vec![vec![x, (1.0 - x * x).max(0.0).sqrt()]];
+            if i == 3 {
+                vectors.push(vec![0.95, 0.312]);
+            }
+            index.upsert(&format!("d{i}"), vectors);
+        }
+        index.upsert("tie", vec![vec![1.0, 0.0]]);
+        let query = [1.0, 0.0];
+        let top = index.search(&query, 4, &|_| true);
+        let ids: Vec<&str> = top.iter().map(|(id, _)| id.as_str()).collect();
+        assert_eq!(ids, ["d10", "tie", "d3", "d9"]);
+        assert!(
+            (top[2].1 - 0.95).abs() < 1e-6,
+            "best of a document's vectors"
+        );
+        let odd = index.search(&query, 3, &|id| id.ends_with(['1', '3', '5', '7', '9']));
+        let ids: Vec<&str> = odd.iter().map(|(id, _)| id.as_str()).collect();
+        assert_eq!(ids, ["d3", "d9", "d7"]);
+        // Replacing and removing keep the slots consistent.
+        index.upsert("d10", vec![vec![0.0, 1.0]]);
+        index.remove("tie");
+        let ids: Vec<String> = index
+            .search(&query, 2, &|_| true)
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
+        assert_eq!(ids, ["d3", "d9"]);
+        assert_eq!(index.len(), 10);
+        assert_eq!(index.get("d3").map(|v| v.len()), Some(2));
+        assert!(
+            index.search(&[1.0, 0.0, 0.0], 2, &|_| true).is_empty(),
+            "other dimension"
         );
     }
 
