@@ -197,7 +197,11 @@ fn percentile(sorted: &[Duration], q: f64) -> Duration {
 
 fn knowledge_base(c: &mut Criterion) {
     let full = std::env::args().any(|a| a == "--bench");
-    let count = if full { 100_000 } else { 2_000 };
+    // `BAYNET_BENCH_KB_RECORDS` overrides the size (profiling a smaller store).
+    let count = std::env::var("BAYNET_BENCH_KB_RECORDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(if full { 100_000 } else { 2_000 });
     let dir = tempfile::tempdir().unwrap();
     let records: Vec<StoredRecord> = (0..count).map(incident).collect();
 

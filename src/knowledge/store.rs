@@ -27,7 +27,11 @@ use tantivy::{DateTime, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDo
 
 const RECORDS: TableDefinition<&str, &str> = TableDefinition::new("records");
 const FILES: TableDefinition<&str, &str> = TableDefinition::new("file_hashes");
-const VECTORS: TableDefinition<&str, &str> = TableDefinition::new("vectors");
+/// Vectors per record, binary ([`vectors::encode`]).
+const VECTORS: TableDefinition<&str, &[u8]> = TableDefinition::new("vectors_f32");
+/// The vectors as JSON text, as stores before 2026-12-02 kept them (deleted at open; the
+/// records they belonged to are re-embedded).
+const VECTORS_JSON: TableDefinition<&str, &str> = TableDefinition::new("vectors");
 const STATE: TableDefinition<&str, &str> = TableDefinition::new("state");
 
 /// Why a store operation failed.
@@ -196,9 +200,11 @@ impl KnowledgeStore {
             .map_err(|e| db_error(&e))?;
         {
             let txn = db.begin_write().map_err(|e| db_error(&e))?;
-            for table in [RECORDS, FILES, VECTORS, STATE] {
+            for table in [RECORDS, FILES, STATE] {
                 txn.open_table(table).map_err(|e| db_error(&e))?;
             }
+            txn.open_table(VECTORS).map_err(|e| db_error(&e))?;
+            txn.delete_table(VECTORS_JSON).map_err(|e| db_error(&e))?;
             txn.commit().map_err(|e| db_error(&e))?;
         }
         let text_dir = dir.join("text");
@@ -276,7 +282,7 @@ impl KnowledgeStore {
             let stored = vector_table
                 .get(id.as_str())
                 .map_err(|e| self.db_error(e))?
-                .and_then(|v| serde_json::from_str::<Vec<Vec<f32>>>(v.value()).ok());
+                .and_then(|v| vectors::decode(v.value()));
             match stored {
                 Some(found) if same_model => self.vectors.upsert(id, found),
                 _ => missing.push(id.clone()),
@@ -323,9 +329,8 @@ impl KnowledgeStore {
         {
             let mut table = txn.open_table(VECTORS).map_err(|e| self.db_error(e))?;
             for (id, found) in &computed {
-                let json = serde_json::to_string(found).map_err(|e| self.db_error(e))?;
                 table
-                    .insert(id.as_str(), json.as_str())
+                    .insert(id.as_str(), vectors::encode(found).as_slice())
                     .map_err(|e| self.db_error(e))?;
             }
             let mut state = txn.open_table(STATE).map_err(|e| self.db_error(e))?;
@@ -527,7 +532,7 @@ impl KnowledgeStore {
             for (stored, found) in batch.iter().zip(&vectors) {
                 let id = stored.record.id.as_str();
                 let json = serde_json::to_string(stored).map_err(|e| self.db_error(e))?;
-                let vector_json = serde_json::to_string(found).map_err(|e| self.db_error(e))?;
+                let encoded = vectors::encode(found);
                 records
                     .insert(id, json.as_str())
                     .map_err(|e| self.db_error(e))?;
@@ -536,7 +541,7 @@ impl KnowledgeStore {
                     .insert(path.as_ref(), stored.hash.as_str())
                     .map_err(|e| self.db_error(e))?;
                 table
-                    .insert(id, vector_json.as_str())
+                    .insert(id, encoded.as_slice())
                     .map_err(|e| self.db_error(e))?;
             }
             let mut state = txn.open_table(STATE).map_err(|e| self.db_error(e))?;
@@ -626,10 +631,14 @@ impl KnowledgeStore {
         }
         let txn = self.db.begin_write().map_err(|e| self.db_error(e))?;
         {
-            for table in [RECORDS, FILES, VECTORS] {
+            for table in [RECORDS, FILES] {
                 let mut open = txn.open_table(table).map_err(|e| self.db_error(e))?;
                 open.retain(|_, _| false).map_err(|e| self.db_error(e))?;
             }
+            txn.open_table(VECTORS)
+                .map_err(|e| self.db_error(e))?
+                .retain(|_, _| false)
+                .map_err(|e| self.db_error(e))?;
             let mut table = txn.open_table(RECORDS).map_err(|e| self.db_error(e))?;
             let mut files = txn.open_table(FILES).map_err(|e| self.db_error(e))?;
             let mut vector_table = txn.open_table(VECTORS).map_err(|e| self.db_error(e))?;
@@ -642,11 +651,11 @@ impl KnowledgeStore {
                 files
                     .insert(path.as_ref(), stored.hash.as_str())
                     .map_err(|e| self.db_error(e))?;
-                let vector_json =
-                    serde_json::to_string(&computed.get(id)).map_err(|e| self.db_error(e))?;
-                vector_table
-                    .insert(id.as_str(), vector_json.as_str())
-                    .map_err(|e| self.db_error(e))?;
+                if let Some(found) = computed.get(id) {
+                    vector_table
+                        .insert(id.as_str(), vectors::encode(found).as_slice())
+                        .map_err(|e| self.db_error(e))?;
+                }
             }
             let mut state = txn.open_table(STATE).map_err(|e| self.db_error(e))?;
             let name = self.embedder.name();
@@ -858,5 +867,50 @@ mod tests {
         let store = KnowledgeStore::open(dir.path(), Box::new(HashedBagOfWords::new(64))).unwrap();
         assert_eq!(store.len(), 1);
         assert!(store.get("b").is_some());
+    }
+
+    #[test]
+    fn a_store_with_json_vectors_is_re_embedded_and_the_old_table_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store =
+            KnowledgeStore::open(dir.path(), Box::new(HashedBagOfWords::default())).unwrap();
+        store
+            .upsert(stored(
+                "a",
+                "pod-failure",
+                "carts",
+                "Carts readiness probe failing",
+            ))
+            .unwrap();
+        let before = store.vectors_of("a").unwrap().1;
+        drop(store);
+        // Rewrite the vectors as a store before the binary format kept them.
+        {
+            let db = redb::Database::create(dir.path().join("kb.redb")).unwrap();
+            let txn = db.begin_write().unwrap();
+            txn.delete_table(VECTORS).unwrap();
+            txn.open_table(VECTORS_JSON)
+                .unwrap()
+                .insert("a", serde_json::to_string(&before).unwrap().as_str())
+                .unwrap();
+            txn.commit().unwrap();
+        }
+        let store =
+            KnowledgeStore::open(dir.path(), Box::new(HashedBagOfWords::default())).unwrap();
+        assert_eq!(
+            store.vectors_of("a").unwrap().1,
+            before,
+            "re-embedded, same vectors"
+        );
+        drop(store);
+        let db = redb::Database::create(dir.path().join("kb.redb")).unwrap();
+        let txn = db.begin_read().unwrap();
+        assert!(
+            txn.open_table(VECTORS_JSON).is_err(),
+            "the JSON table is gone"
+        );
+        let table = txn.open_table(VECTORS).unwrap();
+        let bytes = table.get("a").unwrap().unwrap();
+        assert_eq!(vectors::decode(bytes.value()), Some(before));
     }
 }

@@ -131,6 +131,55 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     lanes.iter().sum::<f32>() + tail
 }
 
+/// The stored form of a record's vectors: the count and the dimension (u32, little-endian),
+/// then every component as a little-endian f32. A third of the size of JSON text and read
+/// without parsing. Vectors of another length than the first are left out.
+#[must_use]
+pub fn encode(vectors: &[Vec<f32>]) -> Vec<u8> {
+    let dimension = vectors.first().map_or(0, Vec::len);
+    let kept: Vec<&Vec<f32>> = vectors.iter().filter(|v| v.len() == dimension).collect();
+    let mut out = Vec::with_capacity(8 + kept.len() * dimension * 4);
+    out.extend_from_slice(&u32::try_from(kept.len()).unwrap_or(0).to_le_bytes());
+    out.extend_from_slice(&u32::try_from(dimension).unwrap_or(0).to_le_bytes());
+    for vector in kept {
+        for value in vector {
+            out.extend_from_slice(&value.to_le_bytes());
+        }
+    }
+    out
+}
+
+/// Reads [`encode`]'s bytes back; `None` when they are not such bytes (wrong length,
+/// non-finite values), so the caller re-embeds.
+#[must_use]
+pub fn decode(bytes: &[u8]) -> Option<Vec<Vec<f32>>> {
+    let word = |at: usize| -> Option<usize> {
+        let raw: [u8; 4] = bytes.get(at..at + 4)?.try_into().ok()?;
+        usize::try_from(u32::from_le_bytes(raw)).ok()
+    };
+    let (count, dimension) = (word(0)?, word(4)?);
+    let expected = count
+        .checked_mul(dimension)?
+        .checked_mul(4)?
+        .checked_add(8)?;
+    if bytes.len() != expected || (count > 0 && dimension == 0) {
+        return None;
+    }
+    let values: Vec<f32> = bytes[8..]
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
+    if values.iter().any(|v| !v.is_finite()) {
+        return None;
+    }
+    Some(
+        values
+            .chunks(dimension.max(1))
+            .map(<[f32]>::to_vec)
+            .collect(),
+    )
+}
+
 /// Splits a Markdown body into chunks of at most about `max_chars`, on paragraph breaks.
 #[must_use]
 pub fn chunk(body: &str, max_chars: usize) -> Vec<String> {
@@ -381,6 +430,28 @@ mod tests {
                 .search(&vectors[0], 2, &all)
                 .iter()
                 .all(|(id, _)| id != "pod")
+        );
+    }
+
+    #[test]
+    fn vectors_round_trip_through_their_stored_bytes() {
+        let vectors = vec![vec![0.25, -1.5, 3.0], vec![0.0, 1e-7, -0.0]];
+        let bytes = encode(&vectors);
+        assert_eq!(bytes.len(), 8 + 6 * 4);
+        assert_eq!(decode(&bytes), Some(vectors));
+        assert_eq!(decode(&encode(&[])), Some(Vec::new()));
+        // Truncated, padded, garbage or non-finite bytes are refused, never misread.
+        assert_eq!(decode(&bytes[..bytes.len() - 1]), None);
+        assert_eq!(decode(&[bytes.as_slice(), &[0]].concat()), None);
+        assert_eq!(decode(b"[[0.1,0.2]]"), None);
+        assert_eq!(decode(&encode(&[vec![f32::NAN]])), None);
+        let mut huge = u32::MAX.to_le_bytes().to_vec();
+        huge.extend_from_slice(&u32::MAX.to_le_bytes());
+        assert_eq!(decode(&huge), None);
+        // A vector of another length than the first is left out.
+        assert_eq!(
+            decode(&encode(&[vec![1.0, 2.0], vec![3.0]])),
+            Some(vec![vec![1.0, 2.0]])
         );
     }
 
