@@ -261,8 +261,8 @@ fn run_retrieval(args: &RetrievalArgs) -> anyhow::Result<()> {
     // The same embedder choice as the knowledge base (`BAYNET_KB_EMBEDDER`, default MiniLM
     // when the model is installed, else the hashed bag of words).
     let embedder = super::kb::embedder()?;
-    let report = baynet::knowledge::evaluate::evaluate(&store, &seeds, embedder)
-        .map_err(anyhow::Error::msg);
+    let report =
+        baynet::knowledge::evaluate::evaluate(&store, &seeds, embedder).map_err(anyhow::Error::msg);
     let _ = std::fs::remove_dir_all(&store);
     let report = report?;
     if args.json {
