@@ -675,7 +675,7 @@ mod tests {
         Arc::new(LogRecord {
             timestamp: Timestamp::from_secs(secs),
             service: service.to_owned(),
-            labels: [("pod".to_owned(), format!("{service}-0"))].into(),
+            labels: Arc::new([("pod".to_owned(), format!("{service}-0"))].into()),
             line: format!("{service} line at {secs}"),
         })
     }
@@ -698,7 +698,11 @@ mod tests {
         assert_eq!(records.len(), held.len());
         // The very lines of the ring, in its order: shared, not copied.
         assert!(records.iter().zip(&held).all(|(a, b)| Arc::ptr_eq(a, b)));
-        assert_eq!(Arc::strong_count(held[0]), 2, "ring, all lines (too old for the view)");
+        assert_eq!(
+            Arc::strong_count(held[0]),
+            2,
+            "ring, all lines (too old for the view)"
+        );
         let carts = &logs["carts"];
         assert_eq!(carts.len(), per_service);
         assert!(carts.windows(2).all(|w| w[0].timestamp < w[1].timestamp));
@@ -708,7 +712,11 @@ mod tests {
             .find(|r| r.service == "carts")
             .expect("carts");
         assert!(Arc::ptr_eq(carts.last().expect("a line"), newest_carts));
-        assert_eq!(Arc::strong_count(newest_carts), 3, "ring, all lines, carts view");
+        assert_eq!(
+            Arc::strong_count(newest_carts),
+            3,
+            "ring, all lines, carts view"
+        );
         assert_eq!(logs["orders"].len(), 3);
     }
 
