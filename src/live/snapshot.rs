@@ -429,8 +429,9 @@ pub fn build_snapshot(
     let mut traces = traces_by_service(spans, baseline);
     let mut golden = golden_by_service(&series, baseline);
     drop(series);
+    // The Logs view's lines; the shared records go with `logs`.
     let log_views: BTreeMap<String, Vec<LogLine>> = logs
-        .iter()
+        .into_iter()
         .map(|(name, records)| {
             let lines = records
                 .iter()
@@ -440,10 +441,9 @@ pub fn build_snapshot(
                     flagged: looks_like_error(&r.line),
                 })
                 .collect();
-            (name.clone(), lines)
+            (name, lines)
         })
         .collect();
-    let log_names: Vec<String> = logs.into_keys().collect();
     let logs_of = |name: &str| -> Vec<LogLine> { log_views.get(name).cloned().unwrap_or_default() };
     let (past, past_problem) = match (&analysis, past) {
         (_, None) => (Vec::new(), Some("no knowledge base".to_owned())),
@@ -502,7 +502,7 @@ pub fn build_snapshot(
         }
     } else {
         verdict = "no ranking yet".to_owned();
-        let mut names: Vec<&String> = log_names.iter().collect();
+        let mut names: Vec<&String> = log_views.keys().collect();
         names.extend(traces.keys());
         names.extend(golden.keys());
         names.sort();

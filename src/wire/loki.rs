@@ -311,6 +311,9 @@ mod tests {
         // No service label: resolved from the pod name.
         assert_eq!(records[2].service, "orders");
         assert_eq!(records[2].line, "tab\tand \u{1b}[31mescape");
+        // The lines of a stream share its label map.
+        assert!(Arc::ptr_eq(&records[0].labels, &records[1].labels));
+        assert!(!Arc::ptr_eq(&records[0].labels, &records[2].labels));
     }
 
     #[test]
@@ -324,6 +327,10 @@ mod tests {
         assert_eq!(records[0].labels["level"], "error");
         assert_eq!(records[0].labels["container"], "carts", "stream label wins");
         assert!(!records[1].labels.contains_key("traceID"));
+        assert!(
+            !Arc::ptr_eq(&records[0].labels, &records[1].labels),
+            "a line with metadata has a map of its own"
+        );
         assert_eq!(records[2].service, "unknown");
         assert_eq!(records[2].labels.len(), 1);
     }
