@@ -34,19 +34,28 @@ pub trait LogScorer {
 
 /// The log family over a slice of records, without sentence embeddings (template novelty,
 /// error keywords, next-template misses, volume, peer attribution): fast enough to run on every
-/// analysis. Failures of the log family leave the other families to speak (no scores).
-#[derive(Debug, Clone, Copy)]
-pub struct RecordLogs<'a> {
+/// analysis. Failures of the log family leave the other families to speak (no scores). The
+/// records are owned lines or shared ones (`Arc<LogRecord>`, what the console's buffers hold).
+#[derive(Debug)]
+pub struct RecordLogs<'a, R = crate::model::LogRecord> {
     /// The records (any order).
-    pub records: &'a [crate::model::LogRecord],
+    pub records: &'a [R],
     /// Log-family settings.
     pub config: crate::detect::logs::LogConfig,
 }
 
-impl<'a> RecordLogs<'a> {
+impl<R> Clone for RecordLogs<'_, R> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<R> Copy for RecordLogs<'_, R> {}
+
+impl<'a, R: std::borrow::Borrow<crate::model::LogRecord>> RecordLogs<'a, R> {
     /// The log family with default settings over `records`.
     #[must_use]
-    pub fn new(records: &'a [crate::model::LogRecord]) -> Self {
+    pub fn new(records: &'a [R]) -> Self {
         Self {
             records,
             config: crate::detect::logs::LogConfig::default(),
@@ -54,7 +63,7 @@ impl<'a> RecordLogs<'a> {
     }
 }
 
-impl LogScorer for RecordLogs<'_> {
+impl<R: std::borrow::Borrow<crate::model::LogRecord>> LogScorer for RecordLogs<'_, R> {
     fn score(&self, baseline: TimeRange, grid: &WindowGrid) -> FamilyScores {
         match crate::detect::logs::detect_logs(self.records, baseline, grid, &self.config, None) {
             Ok(report) => report.family,

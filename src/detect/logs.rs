@@ -31,6 +31,7 @@ use drain::{ClusterIndex, Drain, DrainConfig};
 pub use maia::{Embed, EmbedFailure, HashEmbed};
 use maia::{MaiaConfig, score_sequences_grouped};
 use ngram::NextTemplateModel;
+use std::borrow::Borrow;
 use std::collections::{BTreeMap, HashMap};
 
 /// Settings of the log family.
@@ -132,13 +133,13 @@ struct ServiceLines<'a> {
     lines: Vec<Line<'a>>,
 }
 
-/// Runs the log family on `records` (any order) with `baseline` as normal and `grid` as the
-/// windows to score.
+/// Runs the log family on `records` (any order; owned lines or shared ones such as
+/// `Arc<LogRecord>`) with `baseline` as normal and `grid` as the windows to score.
 ///
 /// # Errors
 /// Only when the embedder fails.
-pub fn detect_logs(
-    records: &[LogRecord],
+pub fn detect_logs<R: Borrow<LogRecord>>(
+    records: &[R],
     baseline: TimeRange,
     grid: &WindowGrid,
     config: &LogConfig,
@@ -155,6 +156,7 @@ pub fn detect_logs(
     };
     let mut order: Vec<&LogRecord> = records
         .iter()
+        .map(Borrow::borrow)
         .filter(|r| baseline.contains(r.timestamp) || grid.index_of(r.timestamp).is_some())
         .collect();
     order.sort_by_key(|r| r.timestamp);
@@ -192,7 +194,7 @@ pub fn detect_logs(
     let names: Vec<&str> = services.keys().copied().collect();
     // Share of each window that lies before the last line (a data end inside the last window
     // must not look like a volume drop).
-    let data_end = records.iter().map(|r| r.timestamp).max();
+    let data_end = records.iter().map(|r| r.borrow().timestamp).max();
     #[allow(clippy::cast_precision_loss)]
     let coverage: Vec<f64> = grid
         .windows()

@@ -25,9 +25,11 @@ use tokenizers::{Encoding, Tokenizer, TruncationParams};
 pub const MAX_TOKENS: usize = 256;
 
 /// Most `texts × tokens²` of one forward pass: the attention scores of a batch take
-/// `texts × heads × tokens² × 4` bytes per layer, so this caps them at 6 MB for MiniLM's 12
-/// heads (2 texts of 256 word pieces, 32 of 90, or the whole batch of shorter texts).
-pub const ATTENTION_BUDGET: usize = 2 * MAX_TOKENS * MAX_TOKENS;
+/// `texts × heads × tokens² × 4` bytes per layer, so this caps them at 3 MB for MiniLM's 12
+/// heads (one text of 256 word pieces, 8 of 90, or the whole batch of 32 texts of up to 45).
+/// One text of 256 rather than two keeps a first open of the knowledge base (the curated
+/// records embedded) about 20 MB lower (BENCHMARKS.md, "Console memory").
+pub const ATTENTION_BUDGET: usize = MAX_TOKENS * MAX_TOKENS;
 
 /// The safetensors header tolerated (the real one is 11 kB).
 const MAX_HEADER_BYTES: u64 = 16 * 1024 * 1024;

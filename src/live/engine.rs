@@ -11,7 +11,7 @@ use crate::scenario::Scenario;
 use crate::sim::run::{SCRAPE_INTERVAL, config_for, scrape_series};
 use crate::sim::{Emitted, Simulation};
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, Sender, SyncSender, TrySendError};
 use std::sync::{Arc, mpsc};
 use std::thread::JoinHandle;
@@ -130,11 +130,12 @@ pub fn start_offline(
         .spawn(move || {
             let now = crate::analysis::data_range(&dataset.spans, &dataset.series)
                 .map_or(Timestamp(0), |r| r.end);
-            let mut logs: BTreeMap<String, Vec<LogRecord>> = BTreeMap::new();
-            for record in dataset.logs.iter().rev() {
+            let log_records: Vec<Arc<LogRecord>> = dataset.logs.into_iter().map(Arc::new).collect();
+            let mut logs: BTreeMap<String, Vec<Arc<LogRecord>>> = BTreeMap::new();
+            for record in log_records.iter().rev() {
                 let list = logs.entry(record.service.clone()).or_default();
                 if list.len() < super::snapshot::LOG_LINES_PER_SERVICE {
-                    list.push(record.clone());
+                    list.push(Arc::clone(record));
                 }
             }
             for list in logs.values_mut() {
@@ -146,7 +147,7 @@ pub fn start_offline(
                 now,
                 speed: 0.0,
                 paused: false,
-                buffered_logs: dataset.logs.len(),
+                buffered_logs: log_records.len(),
                 health: Vec::new(),
                 experiment: None,
             };
@@ -156,14 +157,14 @@ pub fn start_offline(
                 spans: dataset.spans,
                 series: dataset.series,
                 logs,
-                log_records: dataset.logs,
+                log_records,
                 graph: dataset.graph,
                 baseline: None,
                 window: None,
                 not_yet: None,
             };
             let snapshot = build_snapshot(
-                &job,
+                job,
                 &config,
                 LinkStrengths::new(),
                 &mut BTreeMap::new(),
@@ -249,11 +250,13 @@ pub fn start_simulation(
     let first = begin(&settings, 0, crate::sim::SimConfig::default().start)?;
     let (sender, events) = mpsc::channel();
     let (job_sender, job_receiver) = mpsc::sync_channel::<AnalysisJob>(1);
+    let in_flight = InFlight::default();
     let paused = Arc::new(AtomicBool::new(false));
     let stop = Arc::new(AtomicBool::new(false));
     let history_len = settings.history_len;
     let worker = spawn_analysis_worker(
         job_receiver,
+        in_flight.clone(),
         sender.clone(),
         Arc::clone(&stop),
         config,
@@ -269,7 +272,7 @@ pub fn start_simulation(
                 settings,
                 first,
                 &sender,
-                &job_sender,
+                (&job_sender, &in_flight),
                 &engine_paused,
                 &engine_stop,
             ) {
@@ -284,24 +287,31 @@ pub fn start_simulation(
     })
 }
 
+/// Log lines per service, shared with the buffer they came from.
+pub(super) type SharedLogs = BTreeMap<String, Vec<Arc<LogRecord>>>;
+
 /// The log lines of `ring` from `from` on, oldest first: at most
 /// [`super::snapshot::LOG_LINES_PER_SERVICE`] per service for the Logs view, and all of them for
-/// the log detectors.
+/// the log detectors. The lines are shared with the ring, not copied.
 pub(super) fn recent_logs(
-    ring: &Ring<LogRecord>,
+    ring: &Ring<Arc<LogRecord>>,
     from: Timestamp,
-) -> (BTreeMap<String, Vec<LogRecord>>, Vec<LogRecord>) {
-    let mut logs: BTreeMap<String, Vec<LogRecord>> = BTreeMap::new();
-    let mut log_records: Vec<LogRecord> = Vec::new();
+) -> (SharedLogs, Vec<Arc<LogRecord>>) {
+    let mut logs = SharedLogs::new();
+    let mut log_records: Vec<Arc<LogRecord>> = Vec::new();
     for record in ring.iter().rev() {
         if record.timestamp < from {
             break;
         }
-        let list = logs.entry(record.service.clone()).or_default();
+        // `get_mut` first: the service name is copied once per service, not once per line.
+        let list = match logs.get_mut(&record.service) {
+            Some(list) => list,
+            None => logs.entry(record.service.clone()).or_default(),
+        };
         if list.len() < super::snapshot::LOG_LINES_PER_SERVICE {
-            list.push(record.clone());
+            list.push(Arc::clone(record));
         }
-        log_records.push(record.clone());
+        log_records.push(Arc::clone(record));
     }
     for list in logs.values_mut() {
         list.reverse();
@@ -310,9 +320,52 @@ pub(super) fn recent_logs(
     (logs, log_records)
 }
 
-/// Starts the thread that analyses the jobs it receives and publishes their snapshots.
+/// What became of a job handed to the analysis worker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Handed {
+    /// The worker has it.
+    Taken,
+    /// The worker's queue was full: the job was dropped.
+    Full,
+    /// The worker is gone.
+    Gone,
+}
+
+/// The analysis jobs handed to the worker and not finished yet. A job copies the buffered spans
+/// and series, so the producers build one only when the worker is idle: jobs never pile up
+/// behind a busy worker, and the one analysed next is built from the newest data.
+#[derive(Debug, Clone, Default)]
+pub(super) struct InFlight(Arc<AtomicUsize>);
+
+impl InFlight {
+    /// Whether no job is queued or being analysed.
+    pub(super) fn idle(&self) -> bool {
+        self.0.load(Ordering::Acquire) == 0
+    }
+
+    /// Hands `job` to the worker (counted until the worker calls [`Self::done`]).
+    pub(super) fn hand(&self, jobs: &SyncSender<AnalysisJob>, job: AnalysisJob) -> Handed {
+        self.0.fetch_add(1, Ordering::AcqRel);
+        let handed = match jobs.try_send(job) {
+            Ok(()) => return Handed::Taken,
+            Err(TrySendError::Full(_)) => Handed::Full,
+            Err(TrySendError::Disconnected(_)) => Handed::Gone,
+        };
+        self.0.fetch_sub(1, Ordering::AcqRel);
+        handed
+    }
+
+    /// The worker finished a job (its data is dropped).
+    pub(super) fn done(&self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Starts the thread that analyses the jobs it receives and publishes their snapshots; it
+/// counts each job done in `in_flight`.
 pub(super) fn spawn_analysis_worker(
     jobs: Receiver<AnalysisJob>,
+    in_flight: InFlight,
     sender: Sender<LiveEvent>,
     stop: Arc<AtomicBool>,
     config: AnalysisConfig,
@@ -321,11 +374,22 @@ pub(super) fn spawn_analysis_worker(
 ) -> std::io::Result<JoinHandle<()>> {
     std::thread::Builder::new()
         .name("baynet-analysis".to_owned())
-        .spawn(move || analysis_worker(&jobs, &sender, &config, history_len, &stop, past))
+        .spawn(move || {
+            analysis_worker(
+                &jobs,
+                &in_flight,
+                &sender,
+                &config,
+                history_len,
+                &stop,
+                past,
+            );
+        })
 }
 
 fn analysis_worker(
     jobs: &Receiver<AnalysisJob>,
+    in_flight: &InFlight,
     sender: &Sender<LiveEvent>,
     config: &AnalysisConfig,
     history_len: usize,
@@ -338,13 +402,14 @@ fn analysis_worker(
             continue;
         };
         let snapshot = build_snapshot(
-            &job,
+            job,
             config,
             LinkStrengths::new(),
             &mut history,
             history_len,
             past.as_mut(),
         );
+        in_flight.done();
         if sender
             .send(LiveEvent::Snapshot(Box::new(snapshot)))
             .is_err()
@@ -355,7 +420,7 @@ fn analysis_worker(
 }
 
 struct Buffers {
-    logs: Ring<LogRecord>,
+    logs: Ring<Arc<LogRecord>>,
     spans: Ring<Span>,
     series: SeriesBuffer,
 }
@@ -364,7 +429,7 @@ fn simulate(
     settings: SimSettings,
     mut current: Current,
     sender: &Sender<LiveEvent>,
-    jobs: &SyncSender<AnalysisJob>,
+    (jobs, in_flight): (&SyncSender<AnalysisJob>, &InFlight),
     paused: &AtomicBool,
     stop: &AtomicBool,
 ) -> Result<(), LiveError> {
@@ -413,7 +478,7 @@ fn simulate(
                 current.next_scrape = current.next_scrape.plus(SCRAPE_INTERVAL);
             }
             current.simulation.step(&mut emitted);
-            buffers.logs.extend(emitted.logs.drain(..));
+            buffers.logs.extend(emitted.logs.drain(..).map(Arc::new));
             buffers.spans.extend(emitted.spans.drain(..));
             if steps % 30 == 0 {
                 // Only the current scenario is analysed: forget what came before it (a minute
@@ -429,12 +494,13 @@ fn simulate(
                 current = begin(&settings, index, current.simulation.now())?;
                 next_analysis = current.started.plus(settings.analysis_every);
             }
-            if current.simulation.now() >= next_analysis {
+            // A due analysis waits until the worker is idle, then runs on the data of that
+            // moment (a busy worker makes the engine skip ahead, never queue stale copies).
+            if current.simulation.now() >= next_analysis && in_flight.idle() {
                 next_analysis = current.simulation.now().plus(settings.analysis_every);
                 let job = job_of(&settings, &current, &buffers);
-                match jobs.try_send(job) {
-                    Ok(()) | Err(TrySendError::Full(_)) => {}
-                    Err(TrySendError::Disconnected(_)) => return Ok(()),
+                if in_flight.hand(jobs, job) == Handed::Gone {
+                    return Ok(());
                 }
             }
         }
@@ -603,6 +669,140 @@ mod tests {
         assert_eq!(w.end, Timestamp::from_secs(1000 + 1200));
         assert_eq!(w.duration(), max);
         assert_eq!((w.start.0 - base.0) % 60_000_000_000, 0);
+    }
+
+    fn record(service: &str, secs: i64) -> Arc<LogRecord> {
+        Arc::new(LogRecord {
+            timestamp: Timestamp::from_secs(secs),
+            service: service.to_owned(),
+            labels: Arc::new([("pod".to_owned(), format!("{service}-0"))].into()),
+            line: format!("{service} line at {secs}"),
+        })
+    }
+
+    #[test]
+    fn recent_logs_share_the_ring_lines_and_cap_the_view() {
+        let per_service = super::super::snapshot::LOG_LINES_PER_SERVICE;
+        let mut ring = Ring::new(10_000);
+        let mut secs = 0;
+        for _ in 0..per_service + 50 {
+            ring.push(record("carts", secs));
+            secs += 1;
+            if secs % 100 == 0 {
+                ring.push(record("orders", secs));
+            }
+        }
+        let from = Timestamp::from_secs(20);
+        let (logs, records) = recent_logs(&ring, from);
+        let held: Vec<&Arc<LogRecord>> = ring.iter().filter(|r| r.timestamp >= from).collect();
+        assert_eq!(records.len(), held.len());
+        // The very lines of the ring, in its order: shared, not copied.
+        assert!(records.iter().zip(&held).all(|(a, b)| Arc::ptr_eq(a, b)));
+        assert_eq!(
+            Arc::strong_count(held[0]),
+            2,
+            "ring, all lines (too old for the view)"
+        );
+        let carts = &logs["carts"];
+        assert_eq!(carts.len(), per_service);
+        assert!(carts.windows(2).all(|w| w[0].timestamp < w[1].timestamp));
+        let newest_carts = ring
+            .iter()
+            .rev()
+            .find(|r| r.service == "carts")
+            .expect("carts");
+        assert!(Arc::ptr_eq(carts.last().expect("a line"), newest_carts));
+        assert_eq!(
+            Arc::strong_count(newest_carts),
+            3,
+            "ring, all lines, carts view"
+        );
+        assert_eq!(logs["orders"].len(), 3);
+    }
+
+    fn empty_job(label: &str) -> AnalysisJob {
+        AnalysisJob {
+            source: SourceStatus {
+                label: label.to_owned(),
+                phase: Phase::Live,
+                now: Timestamp(0),
+                speed: 1.0,
+                paused: false,
+                buffered_logs: 0,
+                health: Vec::new(),
+                experiment: None,
+            },
+            spans: Vec::new(),
+            series: Vec::new(),
+            logs: BTreeMap::new(),
+            log_records: Vec::new(),
+            graph: None,
+            baseline: None,
+            window: None,
+            not_yet: Some("test".to_owned()),
+        }
+    }
+
+    #[test]
+    fn jobs_are_counted_until_the_worker_is_done() {
+        let (jobs, queue) = mpsc::sync_channel::<AnalysisJob>(1);
+        let in_flight = InFlight::default();
+        assert!(in_flight.idle());
+        assert_eq!(in_flight.hand(&jobs, empty_job("a")), Handed::Taken);
+        assert!(!in_flight.idle(), "queued");
+        assert_eq!(in_flight.hand(&jobs, empty_job("b")), Handed::Full);
+        let taken = queue.try_recv().expect("the first job");
+        assert_eq!(taken.source.label, "a");
+        assert!(!in_flight.idle(), "being analysed");
+        in_flight.done();
+        assert!(in_flight.idle());
+        drop(queue);
+        assert_eq!(in_flight.hand(&jobs, empty_job("c")), Handed::Gone);
+        assert!(in_flight.idle(), "a job that was not taken is not counted");
+    }
+
+    /// The worker builds the next job only when idle, so at most one job (one copy of the
+    /// spans and series) exists at a time, and every job the engine builds gets analysed.
+    #[test]
+    fn the_engine_never_queues_a_job_behind_a_busy_worker() {
+        let (jobs, queue) = mpsc::sync_channel::<AnalysisJob>(1);
+        let (sender, events) = mpsc::channel();
+        let in_flight = InFlight::default();
+        let stop = Arc::new(AtomicBool::new(false));
+        let worker = spawn_analysis_worker(
+            queue,
+            in_flight.clone(),
+            sender,
+            Arc::clone(&stop),
+            AnalysisConfig::default(),
+            5,
+            None,
+        )
+        .expect("worker");
+        let mut handed = 0;
+        for i in 0..200 {
+            if in_flight.idle() {
+                let job = empty_job(&i.to_string());
+                assert_eq!(in_flight.hand(&jobs, job), Handed::Taken, "never full");
+                handed += 1;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let mut analysed = 0;
+        while analysed < handed {
+            match events.recv_timeout(Duration::from_secs(10)) {
+                Ok(LiveEvent::Snapshot(snapshot)) => {
+                    assert_eq!(snapshot.problem.as_deref(), Some("test"));
+                    analysed += 1;
+                }
+                Ok(_) => {}
+                Err(error) => panic!("{analysed} of {handed} analysed: {error}"),
+            }
+        }
+        assert!(handed > 1);
+        stop.store(true, Ordering::Relaxed);
+        worker.join().expect("worker ends");
+        assert!(in_flight.idle());
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //! stops the others; its error is shown in the status bar until it recovers.
 
 use super::buffers::{Ring, SeriesBuffer};
-use super::engine::{LiveHandle, recent_logs, spawn_analysis_worker};
+use super::engine::{Handed, InFlight, LiveHandle, recent_logs, spawn_analysis_worker};
 use super::snapshot::{AnalysisJob, Retriever};
 use super::{LiveError, LiveEvent, PartHealth, Phase, SourceStatus};
 use crate::analysis::AnalysisConfig;
@@ -17,7 +17,7 @@ use crate::source::{LogFollower, LogSelection, SourceError, TelemetrySource, Tra
 use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Sender, SyncSender, TrySendError};
+use std::sync::mpsc::{self, Sender, SyncSender};
 use std::time::{Duration, Instant};
 
 /// The wall clock (or a test's clock).
@@ -140,7 +140,7 @@ impl Seen {
 
 /// What the poller holds.
 struct State {
-    logs: Ring<LogRecord>,
+    logs: Ring<Arc<LogRecord>>,
     spans: Ring<Span>,
     series: SeriesBuffer,
     graph: Option<ServiceGraph>,
@@ -283,7 +283,7 @@ async fn poll_once(
     }
     note(&mut state.health, "logs", &logs, Vec::len);
     if let Ok(records) = logs {
-        state.logs.extend(records);
+        state.logs.extend(records.into_iter().map(Arc::new));
     }
     let spans = spans.map(|found| {
         found.map(|(spans, reached)| {
@@ -401,10 +401,12 @@ pub fn start_live(
         .map_err(LiveError::Thread)?;
     let (sender, events) = mpsc::channel();
     let (job_sender, job_receiver) = mpsc::sync_channel::<AnalysisJob>(1);
+    let in_flight = InFlight::default();
     let paused = Arc::new(AtomicBool::new(false));
     let stop = Arc::new(AtomicBool::new(false));
     let worker = spawn_analysis_worker(
         job_receiver,
+        in_flight.clone(),
         sender.clone(),
         Arc::clone(&stop),
         config,
@@ -422,7 +424,7 @@ pub fn start_live(
                 &clock,
                 &settings,
                 &sender,
-                &job_sender,
+                (&job_sender, &in_flight),
                 &engine_paused,
                 &engine_stop,
             );
@@ -437,7 +439,7 @@ fn poll_loop(
     clock: &Clock,
     settings: &PollSettings,
     sender: &Sender<LiveEvent>,
-    jobs: &SyncSender<AnalysisJob>,
+    (jobs, in_flight): (&SyncSender<AnalysisJob>, &InFlight),
     paused: &AtomicBool,
     stop: &AtomicBool,
 ) {
@@ -460,12 +462,24 @@ fn poll_loop(
     let mut next_poll = Instant::now();
     let mut last_status = Instant::now();
     let mut shown_at = now;
+    // The poll whose data awaits an analysis: the job is built once the worker is idle (from
+    // the newest poll by then), so a busy worker never holds a queued copy of the buffers.
+    let mut due: Option<Timestamp> = None;
     while !stop.load(Ordering::Relaxed) {
         let is_paused = paused.load(Ordering::Relaxed);
         if last_status.elapsed() >= Duration::from_millis(250) {
             last_status = Instant::now();
             let status = status(&label, &state, shown_at, is_paused);
             if sender.send(LiveEvent::Status(status)).is_err() {
+                return;
+            }
+        }
+        if let Some(at) = due
+            && in_flight.idle()
+        {
+            due = None;
+            let job = job_of(settings, &label, &state, at);
+            if in_flight.hand(jobs, job) == Handed::Gone {
                 return;
             }
         }
@@ -488,11 +502,7 @@ fn poll_loop(
         let keep_from = oldest.minus(settings.window_step);
         state.logs.drop_front_while(|r| r.timestamp < keep_from);
         state.spans.drop_front_while(|s| s.start < keep_from);
-        let job = job_of(settings, &label, &state, now);
-        match jobs.try_send(job) {
-            Ok(()) | Err(TrySendError::Full(_)) => {}
-            Err(TrySendError::Disconnected(_)) => return,
-        }
+        due = Some(now);
         let status = status(&label, &state, shown_at, is_paused);
         if sender.send(LiveEvent::Status(status)).is_err() {
             return;

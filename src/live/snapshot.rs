@@ -10,7 +10,7 @@ use crate::model::{LogRecord, Series, ServiceGraph, Span, SpanId, TimeRange, Tim
 use crate::rca::{Band, EvidenceItem, LinkStrengths};
 use regex::Regex;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 /// Lines kept per service in a snapshot.
@@ -165,7 +165,8 @@ pub struct Snapshot {
     pub analysis: Option<std::sync::Arc<Analysis>>,
 }
 
-/// The data one analysis reads.
+/// The data one analysis reads. Log lines are shared with the engine's buffer (`Arc`), not
+/// copied: a job costs a pointer per line.
 #[derive(Debug, Clone)]
 pub struct AnalysisJob {
     /// Source status at the moment the data was taken.
@@ -175,9 +176,9 @@ pub struct AnalysisJob {
     /// Series of the window (and baseline).
     pub series: Vec<Series>,
     /// Recent log lines per service, oldest first (what the Logs view shows).
-    pub logs: BTreeMap<String, Vec<LogRecord>>,
+    pub logs: BTreeMap<String, Vec<Arc<LogRecord>>>,
     /// Every buffered log line of the baseline and window, for the log detectors.
-    pub log_records: Vec<LogRecord>,
+    pub log_records: Vec<Arc<LogRecord>>,
     /// A known service graph.
     pub graph: Option<ServiceGraph>,
     /// Explicit baseline (live) or `None` (scan, offline).
@@ -262,11 +263,11 @@ fn callee_name(span: &Span) -> Option<String> {
 
 /// Per service, recent error and slow traces (slow = above the service's baseline p99).
 fn traces_by_service(
-    spans: &[Span],
+    spans: Vec<Span>,
     baseline: Option<TimeRange>,
 ) -> BTreeMap<String, Vec<TraceSummary>> {
     let mut durations: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
-    for span in spans {
+    for span in &spans {
         if baseline.is_none_or(|b| b.contains(span.start)) {
             durations
                 .entry(span.service.as_str())
@@ -274,15 +275,16 @@ fn traces_by_service(
                 .push(span.duration().as_secs_f64() * 1e3);
         }
     }
-    let p99: BTreeMap<&str, f64> = durations
+    let p99: BTreeMap<String, f64> = durations
         .into_iter()
         .filter_map(|(service, mut values)| {
             values.sort_by(f64::total_cmp);
-            percentile(&values, 0.99).map(|p| (service, p))
+            percentile(&values, 0.99).map(|p| (service.to_owned(), p))
         })
         .collect();
     let mut out: BTreeMap<String, Vec<TraceSummary>> = BTreeMap::new();
-    let mut traces = Trace::group(spans.to_vec());
+    // Grouped from the spans themselves (moved, not copied).
+    let mut traces = Trace::group(spans);
     traces.sort_by_key(|t| std::cmp::Reverse(t.spans.iter().map(|s| s.start).min()));
     for trace in &traces {
         let mut rows: Option<Vec<SpanRow>> = None;
@@ -375,9 +377,12 @@ fn golden_by_service(
 /// Runs the analysis on `job` and assembles the snapshot. `history` holds each service's
 /// previous P(outage) values and is updated (at most `history_len` per service). During an
 /// incident `past` is asked for similar past incidents (`None`: retrieval is off).
+///
+/// The job is consumed: its spans, series and lines are dropped as soon as the views are built,
+/// before the knowledge-base search loads its embedding model.
 #[must_use]
 pub fn build_snapshot(
-    job: &AnalysisJob,
+    job: AnalysisJob,
     config: &AnalysisConfig,
     links: LinkStrengths,
     history: &mut BTreeMap<String, Vec<f64>>,
@@ -409,24 +414,37 @@ pub fn build_snapshot(
         Ok(analysis) => (Some(analysis), None),
         Err(reason) => (None, Some(reason)),
     };
-    let baseline = analysis.as_ref().map(|a| a.baseline).or(job.baseline);
-    let mut traces = traces_by_service(&job.spans, baseline);
-    let mut golden = golden_by_service(&job.series, baseline);
-    let logs_of = |name: &str| -> Vec<LogLine> {
-        job.logs
-            .get(name)
-            .map(|records| {
-                records
-                    .iter()
-                    .map(|r| LogLine {
-                        timestamp: r.timestamp,
-                        line: r.line.clone(),
-                        flagged: looks_like_error(&r.line),
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
+    let AnalysisJob {
+        source,
+        spans,
+        series,
+        logs,
+        log_records,
+        baseline: job_baseline,
+        window: job_window,
+        ..
+    } = job;
+    drop(log_records);
+    let baseline = analysis.as_ref().map(|a| a.baseline).or(job_baseline);
+    let mut traces = traces_by_service(spans, baseline);
+    let mut golden = golden_by_service(&series, baseline);
+    drop(series);
+    // The Logs view's lines; the shared records go with `logs`.
+    let log_views: BTreeMap<String, Vec<LogLine>> = logs
+        .into_iter()
+        .map(|(name, records)| {
+            let lines = records
+                .iter()
+                .map(|r| LogLine {
+                    timestamp: r.timestamp,
+                    line: r.line.clone(),
+                    flagged: looks_like_error(&r.line),
+                })
+                .collect();
+            (name, lines)
+        })
+        .collect();
+    let logs_of = |name: &str| -> Vec<LogLine> { log_views.get(name).cloned().unwrap_or_default() };
     let (past, past_problem) = match (&analysis, past) {
         (_, None) => (Vec::new(), Some("no knowledge base".to_owned())),
         (Some(analysis), Some(retrieve)) if analysis.ranking.incident => match retrieve(analysis) {
@@ -441,7 +459,7 @@ pub fn build_snapshot(
     let mut services = Vec::new();
     let mut edges = Vec::new();
     let (mut verdict, mut incident, mut incident_start, mut window) =
-        (String::new(), false, None, job.window);
+        (String::new(), false, None, job_window);
     if let Some(analysis) = &analysis {
         verdict.clone_from(&analysis.ranking.verdict);
         incident = analysis.ranking.incident;
@@ -484,7 +502,7 @@ pub fn build_snapshot(
         }
     } else {
         verdict = "no ranking yet".to_owned();
-        let mut names: Vec<&String> = job.logs.keys().collect();
+        let mut names: Vec<&String> = log_views.keys().collect();
         names.extend(traces.keys());
         names.extend(golden.keys());
         names.sort();
@@ -509,7 +527,7 @@ pub fn build_snapshot(
         }
     }
     Snapshot {
-        source: job.source.clone(),
+        source,
         baseline,
         window,
         incident_start,
@@ -569,6 +587,70 @@ mod tests {
         assert!(looks_like_error("GET /cards 503 12ms"));
         assert!(!looks_like_error("GET /cards 200 12ms"));
         assert!(!looks_like_error("terrorist is not a word we match"));
+    }
+
+    /// The job's spans, series and lines are released before the knowledge base is searched
+    /// (the search loads the embedding model: the two must not be held at once), and the views
+    /// built from them are still there.
+    #[test]
+    fn the_job_is_released_before_the_knowledge_base_search() {
+        let scenario = crate::scenario::resolve("06").expect("scenario 06");
+        let mut config = crate::sim::run::config_for(&scenario, 3);
+        config.baseline = Duration::from_secs(300);
+        config.fault_duration = Duration::from_secs(300);
+        config.recovery = Duration::from_secs(60);
+        let dataset = crate::sim::run::run(config).expect("simulation");
+        let log_records: Vec<Arc<LogRecord>> = dataset.logs.into_iter().map(Arc::new).collect();
+        let newest = Arc::clone(log_records.last().expect("lines"));
+        let probe = Arc::downgrade(&newest);
+        let logs: BTreeMap<String, Vec<Arc<LogRecord>>> =
+            [(newest.service.clone(), vec![newest])].into();
+        let job = AnalysisJob {
+            source: SourceStatus {
+                label: "input: test".to_owned(),
+                phase: Phase::Offline,
+                now: Timestamp(0),
+                speed: 0.0,
+                paused: false,
+                buffered_logs: log_records.len(),
+                health: Vec::new(),
+                experiment: None,
+            },
+            spans: dataset.spans,
+            series: dataset.series,
+            logs,
+            log_records,
+            graph: dataset.graph,
+            baseline: None,
+            window: None,
+            not_yet: None,
+        };
+        let released = Arc::new(std::sync::Mutex::new(None));
+        let seen = Arc::clone(&released);
+        let mut past: Retriever = Box::new(move |_| {
+            if let Ok(mut slot) = seen.lock() {
+                *slot = Some(probe.upgrade().is_none());
+            }
+            Ok(Vec::new())
+        });
+        let snapshot = build_snapshot(
+            job,
+            &AnalysisConfig::default(),
+            LinkStrengths::new(),
+            &mut BTreeMap::new(),
+            1,
+            Some(&mut past),
+        );
+        assert!(snapshot.incident, "{}", snapshot.verdict);
+        assert_eq!(snapshot.services[0].name, "payment");
+        assert_eq!(
+            *released.lock().expect("lock"),
+            Some(true),
+            "searched with the lines released"
+        );
+        assert!(snapshot.services.iter().any(|s| s.logs.len() == 1));
+        assert!(snapshot.services.iter().any(|s| !s.traces.is_empty()));
+        assert!(snapshot.services.iter().any(|s| !s.golden.is_empty()));
     }
 
     #[test]

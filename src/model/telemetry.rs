@@ -4,6 +4,27 @@ use super::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
+
+/// Serde for a shared label map: the map itself on the wire.
+mod shared_labels {
+    use super::Labels;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use std::sync::Arc;
+
+    pub(super) fn serialize<S: Serializer>(
+        labels: &Arc<Labels>,
+        out: S,
+    ) -> Result<S::Ok, S::Error> {
+        labels.as_ref().serialize(out)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        input: D,
+    ) -> Result<Arc<Labels>, D::Error> {
+        Labels::deserialize(input).map(Arc::new)
+    }
+}
 
 /// Label set of a log stream or metric series (sorted, so equal sets compare equal).
 pub type Labels = BTreeMap<String, String>;
@@ -15,8 +36,11 @@ pub struct LogRecord {
     pub timestamp: Timestamp,
     /// The service (workload) the line belongs to, resolved from the stream labels.
     pub service: String,
-    /// The stream labels (namespace, pod, container, …).
-    pub labels: Labels,
+    /// The stream labels (namespace, pod, container, …), shared by the lines of a stream: a
+    /// line costs a pointer here, not its own copy of the map (`Labels` converts with `into`).
+    /// Serialised as the plain map.
+    #[serde(with = "shared_labels")]
+    pub labels: Arc<Labels>,
     /// The raw line, untrusted: it may contain anything, including control characters.
     pub line: String,
 }

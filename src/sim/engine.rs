@@ -19,6 +19,7 @@ use crate::scenario::FaultSpec;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, LogNormal, Poisson};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Settings of one simulation run.
@@ -126,6 +127,9 @@ pub struct Simulation {
     /// or slowdown, memory pressure from a stress fault): the ground truth of which traces the
     /// fault actually changed. Read and reset per user request; consumes no randomness.
     fault_acted: std::cell::Cell<bool>,
+    /// The label map of each log stream (service, proxy container or not), shared by all its
+    /// lines; rebuilt when the pod changes (a restart).
+    stream_labels: std::collections::HashMap<(ServiceIndex, bool), Arc<Labels>>,
 }
 
 fn pod_name(rng: &mut ChaCha8Rng, service: &str) -> String {
@@ -205,6 +209,7 @@ impl Simulation {
             counter: 0,
             queue_connected: true,
             fault_acted: std::cell::Cell::new(false),
+            stream_labels: std::collections::HashMap::new(),
         };
         simulation.now = simulation.config.start;
         simulation.plan_deploys();
@@ -317,20 +322,36 @@ impl Simulation {
         line: String,
     ) {
         let name = SERVICES[service].name;
-        let mut labels = Labels::new();
-        labels.insert("namespace".to_owned(), NAMESPACE.to_owned());
-        labels.insert("pod".to_owned(), self.current_pod(service).to_owned());
-        labels.insert(
-            "container".to_owned(),
-            if container_is_proxy {
-                "istio-proxy".to_owned()
-            } else {
-                name.to_owned()
-            },
-        );
-        labels.insert("name".to_owned(), name.to_owned());
-        labels.insert("service_name".to_owned(), name.to_owned());
-        labels.insert("job".to_owned(), format!("{NAMESPACE}/{name}"));
+        // The pod of `current_pod`, borrowed from its field only (the cache is written below).
+        let pod = self.services[service]
+            .pods
+            .last()
+            .map_or("unknown", String::as_str);
+        let known = self
+            .stream_labels
+            .get(&(service, container_is_proxy))
+            .filter(|labels| labels.get("pod").is_some_and(|p| p == pod))
+            .cloned();
+        let labels = known.unwrap_or_else(|| {
+            let mut labels = Labels::new();
+            labels.insert("namespace".to_owned(), NAMESPACE.to_owned());
+            labels.insert("pod".to_owned(), pod.to_owned());
+            labels.insert(
+                "container".to_owned(),
+                if container_is_proxy {
+                    "istio-proxy".to_owned()
+                } else {
+                    name.to_owned()
+                },
+            );
+            labels.insert("name".to_owned(), name.to_owned());
+            labels.insert("service_name".to_owned(), name.to_owned());
+            labels.insert("job".to_owned(), format!("{NAMESPACE}/{name}"));
+            let labels = Arc::new(labels);
+            self.stream_labels
+                .insert((service, container_is_proxy), Arc::clone(&labels));
+            labels
+        });
         out.logs.push(LogRecord {
             timestamp: t,
             service: name.to_owned(),

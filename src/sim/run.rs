@@ -210,6 +210,58 @@ mod tests {
         assert_eq!(restarts.samples.last().map(|s| s.value), Some(1.0));
     }
 
+    /// The lines of one stream (service, container, pod) share one label map; a deployed pod
+    /// is a new stream with its own map.
+    #[test]
+    fn the_lines_of_a_stream_share_one_label_map() {
+        use crate::model::Labels;
+        use std::sync::Arc;
+        let mut redeployed = None;
+        for seed in 1..=10 {
+            let dataset = run(short_config(None, seed)).expect("runs");
+            let mut streams: BTreeMap<(String, String, String), &Arc<Labels>> = BTreeMap::new();
+            for record in &dataset.logs {
+                let labels = &record.labels;
+                let keys: Vec<&str> = labels.keys().map(String::as_str).collect();
+                assert_eq!(
+                    keys,
+                    [
+                        "container",
+                        "job",
+                        "name",
+                        "namespace",
+                        "pod",
+                        "service_name"
+                    ]
+                );
+                assert_eq!(labels["namespace"], "sock-shop");
+                assert_eq!(labels["name"], record.service);
+                assert_eq!(labels["service_name"], record.service);
+                assert_eq!(labels["job"], format!("sock-shop/{}", record.service));
+                assert!(labels["pod"].starts_with(&format!("{}-", record.service)));
+                let key = (
+                    record.service.clone(),
+                    labels["container"].clone(),
+                    labels["pod"].clone(),
+                );
+                let shared = streams.entry(key).or_insert(labels);
+                assert!(Arc::ptr_eq(shared, labels), "one map per stream");
+            }
+            assert!(streams.len() < 60, "{} streams", streams.len());
+            let mut pods: BTreeMap<&str, usize> = BTreeMap::new();
+            for (service, container, _) in streams.keys() {
+                if service == container {
+                    *pods.entry(service.as_str()).or_default() += 1;
+                }
+            }
+            if let Some((service, _)) = pods.iter().find(|(_, n)| **n > 1) {
+                redeployed = Some((seed, (*service).to_owned()));
+                break;
+            }
+        }
+        assert!(redeployed.is_some(), "a routine deploy in the first seeds");
+    }
+
     #[test]
     fn delay_adds_latency_seen_by_callers() {
         let mut fault = spec(FaultClass::NetworkDelay, "shipping");

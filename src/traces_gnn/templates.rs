@@ -170,7 +170,7 @@ mod tests {
         LogRecord {
             timestamp: Timestamp(ms * 1_000_000),
             service: service.to_owned(),
-            labels,
+            labels: labels.into(),
             line: line.to_owned(),
         }
     }

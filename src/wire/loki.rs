@@ -17,6 +17,7 @@ use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 /// The service of records whose labels name none.
 pub const UNKNOWN_SERVICE: &str = "unknown";
@@ -129,10 +130,11 @@ fn decode_streams(value: &Value, path: &Path) -> Result<Vec<LogRecord>, WireErro
     for (i, stream) in streams.iter().enumerate() {
         let stream_path = path.index(i);
         let obj = object(stream, &stream_path)?;
-        let stream_labels = labels(
+        // Shared by the stream's lines (those without metadata of their own).
+        let stream_labels = Arc::new(labels(
             obj.get("stream").unwrap_or(&Value::Null),
             &stream_path.key("stream"),
-        )?;
+        )?);
         let stream_service = service_of(&stream_labels);
         let values = opt_array(obj, "values", &stream_path)?;
         let values_path = stream_path.key("values");
@@ -152,7 +154,7 @@ fn decode_streams(value: &Value, path: &Path) -> Result<Vec<LogRecord>, WireErro
 fn decode_entry(
     value: &Value,
     path: &Path,
-    stream_labels: &Labels,
+    stream_labels: &Arc<Labels>,
     stream_service: &str,
 ) -> Result<LogRecord, WireError> {
     let items = match value {
@@ -173,18 +175,18 @@ fn decode_entry(
         return Ok(LogRecord {
             timestamp,
             service: stream_service.to_owned(),
-            labels: stream_labels.clone(),
+            labels: Arc::clone(stream_labels),
             line,
         });
     }
-    let mut merged = stream_labels.clone();
+    let mut merged = Labels::clone(stream_labels);
     for (key, value) in extra {
         merged.entry(key).or_insert(value);
     }
     Ok(LogRecord {
         timestamp,
         service: service_of(&merged),
-        labels: merged,
+        labels: merged.into(),
         line,
     })
 }
@@ -248,7 +250,7 @@ fn labels_value(labels: &Labels) -> Value {
 pub fn encode_streams(records: &[LogRecord], direction: Direction) -> Value {
     let mut streams: BTreeMap<Labels, Vec<&LogRecord>> = BTreeMap::new();
     for record in records {
-        let mut labels = record.labels.clone();
+        let mut labels = Labels::clone(&record.labels);
         if service_from_labels(&labels).is_none() && record.service != UNKNOWN_SERVICE {
             labels.insert("service_name".to_owned(), record.service.clone());
         }
@@ -309,6 +311,9 @@ mod tests {
         // No service label: resolved from the pod name.
         assert_eq!(records[2].service, "orders");
         assert_eq!(records[2].line, "tab\tand \u{1b}[31mescape");
+        // The lines of a stream share its label map.
+        assert!(Arc::ptr_eq(&records[0].labels, &records[1].labels));
+        assert!(!Arc::ptr_eq(&records[0].labels, &records[2].labels));
     }
 
     #[test]
@@ -322,6 +327,10 @@ mod tests {
         assert_eq!(records[0].labels["level"], "error");
         assert_eq!(records[0].labels["container"], "carts", "stream label wins");
         assert!(!records[1].labels.contains_key("traceID"));
+        assert!(
+            !Arc::ptr_eq(&records[0].labels, &records[1].labels),
+            "a line with metadata has a map of its own"
+        );
         assert_eq!(records[2].service, "unknown");
         assert_eq!(records[2].labels.len(), 1);
     }
@@ -429,7 +438,7 @@ mod tests {
         let record = LogRecord {
             timestamp: Timestamp(5),
             service: "carts".into(),
-            labels: Labels::from([("namespace".to_owned(), "sock-shop".to_owned())]),
+            labels: Labels::from([("namespace".to_owned(), "sock-shop".to_owned())]).into(),
             line: "x".into(),
         };
         let LokiData::Streams(back) =

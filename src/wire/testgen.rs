@@ -144,7 +144,7 @@ pub(crate) fn arb_log_record() -> impl Strategy<Value = LogRecord> {
             LogRecord {
                 timestamp: Timestamp(ts),
                 service,
-                labels,
+                labels: labels.into(),
                 line,
             }
         })

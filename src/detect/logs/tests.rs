@@ -7,7 +7,7 @@ fn record(secs: i64, service: &str, line: &str) -> LogRecord {
     LogRecord {
         timestamp: Timestamp::from_secs(secs),
         service: service.to_owned(),
-        labels: crate::model::Labels::default(),
+        labels: crate::model::Labels::default().into(),
         line: line.to_owned(),
     }
 }
