@@ -148,8 +148,9 @@ pub struct RunResult {
     pub localisation_hit3: bool,
     /// Flagged normal windows (index from the first analysed window) for the combination.
     pub false_positive_windows: Vec<usize>,
-    /// Per flagged normal window, the events at or above the threshold that flagged it
-    /// (`window: service kind signal score [signal observed/baseline z …]`), for diagnosis.
+    /// Per flagged normal window, the events at or above the threshold of the services whose
+    /// deciding score flagged it (`window: service (decided score) kind signal score [signal
+    /// observed/baseline z …]`), for diagnosis.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub false_positive_evidence: Vec<String>,
 }
@@ -296,6 +297,7 @@ pub fn evaluate_dataset(
         .collect();
     totals.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     let ranking: Vec<String> = totals.into_iter().take(5).map(|(s, _)| s).collect();
+    let verdict = &report.verdict;
     let false_positive_evidence = false_positive_windows
         .iter()
         .flat_map(|&w| {
@@ -304,7 +306,15 @@ pub fn evaluate_dataset(
                 .events
                 .iter()
                 .filter(move |e| e.window_start == range.start && e.score >= threshold)
-                .map(move |e| {
+                .filter_map(move |e| {
+                    let decided = verdict
+                        .get(&e.service)
+                        .and_then(|scores| scores.get(w))
+                        .copied()
+                        .filter(|v| *v >= threshold)?;
+                    Some((e, decided))
+                })
+                .map(move |(e, decided)| {
                     let deltas: Vec<String> = e
                         .evidence
                         .metric_deltas
@@ -318,7 +328,7 @@ pub fn evaluate_dataset(
                         })
                         .collect();
                     format!(
-                        "{w}: {} {} {} {:.2} [{}]",
+                        "{w}: {} (decided {decided:.2}) {} {} {:.2} [{}]",
                         e.service,
                         e.kind.as_str(),
                         e.signal,
