@@ -763,6 +763,7 @@ mod tests {
             window: grid.range(),
             events: Vec::new(),
             timeline,
+            verdict: BTreeMap::new(),
             system_scores: vec![0.0; grid.count],
             anomalous_services: vec![Vec::new(); grid.count],
             traces,

@@ -156,9 +156,14 @@ pub struct DetectReport {
     pub events: Vec<AnomalyEvent>,
     /// Per-service scores per kind (and `combined`) over the windows.
     pub timeline: ScoreTimeline,
-    /// Per window, the highest combined score over services.
+    /// Per service, the combined deciding score per window (the maximum over the families'
+    /// [`FamilyScores::verdict_score`]; never above the `combined` score of `timeline`, which
+    /// keeps the full evidence for the ranking).
+    #[serde(default)]
+    pub verdict: BTreeMap<String, Vec<f64>>,
+    /// Per window, the highest combined deciding score over services.
     pub system_scores: Vec<f64>,
-    /// Per window, the services whose combined score reached the threshold.
+    /// Per window, the services whose combined deciding score reached the threshold.
     pub anomalous_services: Vec<Vec<String>>,
     /// Trace-family details (health, propagation, anomalous traces).
     pub traces: TraceReport,
@@ -226,10 +231,11 @@ impl Detectors {
             families.push(logs);
         }
         let combined = combine::combine(&families, grid.count);
-        let system_scores = combine::system_scores(&combined, grid.count);
+        let verdict = combine::combine_verdicts(&families, grid.count);
+        let system_scores = combine::system_scores(&verdict, grid.count);
         let anomalous_services = (0..grid.count)
             .map(|w| {
-                combined
+                verdict
                     .iter()
                     .filter(|(_, scores)| scores[w] >= self.config.threshold)
                     .map(|(service, _)| service.clone())
@@ -268,6 +274,7 @@ impl Detectors {
             window: input.window,
             events,
             timeline,
+            verdict,
             system_scores,
             anomalous_services,
             traces,

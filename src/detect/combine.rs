@@ -20,6 +20,23 @@ pub fn noisy_or(scores: impl IntoIterator<Item = f64>) -> f64 {
 /// Per service, the combined score per window over `families` (`n_windows` long).
 #[must_use]
 pub fn combine(families: &[&FamilyScores], n_windows: usize) -> BTreeMap<String, Vec<f64>> {
+    combine_by(families, n_windows, FamilyScores::score)
+}
+
+/// As [`combine`], over the families' deciding scores ([`FamilyScores::verdict_score`]).
+#[must_use]
+pub fn combine_verdicts(
+    families: &[&FamilyScores],
+    n_windows: usize,
+) -> BTreeMap<String, Vec<f64>> {
+    combine_by(families, n_windows, FamilyScores::verdict_score)
+}
+
+fn combine_by(
+    families: &[&FamilyScores],
+    n_windows: usize,
+    score: fn(&FamilyScores, &str, usize) -> f64,
+) -> BTreeMap<String, Vec<f64>> {
     let services: BTreeSet<&String> = families.iter().flat_map(|f| f.scores.keys()).collect();
     services
         .into_iter()
@@ -28,7 +45,7 @@ pub fn combine(families: &[&FamilyScores], n_windows: usize) -> BTreeMap<String,
                 .map(|w| {
                     families
                         .iter()
-                        .map(|f| f.score(service, w))
+                        .map(|f| score(f, service, w))
                         .fold(0.0_f64, f64::max)
                 })
                 .collect();
@@ -69,5 +86,24 @@ mod tests {
         assert!((combined["carts"][1] - 0.9).abs() < 1e-12);
         assert_eq!(combined["user"][1], 0.0);
         assert_eq!(system_scores(&combined, 2)[1], combined["carts"][1]);
+    }
+
+    #[test]
+    fn verdicts_combine_by_maximum_and_fall_back_to_scores() {
+        let mut traces = FamilyScores::new(SignalKind::Trace);
+        traces.scores.insert("carts".into(), vec![0.3, 0.0]);
+        let mut metrics = FamilyScores::new(SignalKind::Metric);
+        metrics.scores.insert("carts".into(), vec![0.6, 0.9]);
+        metrics.scores.insert("user".into(), vec![0.7, 0.0]);
+        metrics.verdict.insert("carts".into(), vec![0.2, 0.8]);
+        assert!((metrics.verdict_score("carts", 0) - 0.2).abs() < 1e-12);
+        assert!((metrics.verdict_score("user", 0) - 0.7).abs() < 1e-12);
+        assert_eq!(metrics.verdict_score("carts", 5), 0.0);
+        let verdicts = combine_verdicts(&[&traces, &metrics], 2);
+        assert!((verdicts["carts"][0] - 0.3).abs() < 1e-12);
+        assert!((verdicts["carts"][1] - 0.8).abs() < 1e-12);
+        assert!((verdicts["user"][0] - 0.7).abs() < 1e-12);
+        let scores = combine(&[&traces, &metrics], 2);
+        assert!((scores["carts"][0] - 0.6).abs() < 1e-12);
     }
 }

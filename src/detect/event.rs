@@ -114,6 +114,13 @@ pub struct FamilyScores {
     pub scores: BTreeMap<String, Vec<f64>>,
     /// The events raised, in window order.
     pub events: Vec<AnomalyEvent>,
+    /// Per service, the score that decides whether the window is anomalous, where the family
+    /// computes one apart from `scores` (never above it): evidence too thin to call on its own,
+    /// such as two errors among nineteen requests, is discounted for the decision while
+    /// `scores` keep the full evidence the ranking pools. Services absent here decide by
+    /// `scores`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub verdict: BTreeMap<String, Vec<f64>>,
 }
 
 impl FamilyScores {
@@ -134,6 +141,16 @@ impl FamilyScores {
             .and_then(|scores| scores.get(index))
             .copied()
             .unwrap_or(0.0)
+    }
+
+    /// The deciding score of `service` in window `index`: its `verdict` when the family gave
+    /// one for the service, else its score (0 when unknown).
+    #[must_use]
+    pub fn verdict_score(&self, service: &str, index: usize) -> f64 {
+        match self.verdict.get(service) {
+            Some(scores) => scores.get(index).copied().unwrap_or(0.0),
+            None => self.score(service, index),
+        }
     }
 }
 

@@ -114,6 +114,8 @@ struct SignalResult {
     name: String,
     baseline_median: f64,
     windows: WindowBest,
+    /// Per window, the highest deciding score of its points (see [`Decision`]).
+    verdict: Vec<f64>,
     /// Robust z per point time (for the forest).
     z_by_time: BTreeMap<Timestamp, f64>,
 }
@@ -145,16 +147,57 @@ fn median3(a: f64, b: f64, c: f64) -> f64 {
     a.max(b).min(a.min(b).max(c))
 }
 
-#[allow(clippy::too_many_arguments)]
-fn score_signal(
+/// How many binomial standard errors the error ratio `observed` of `requests` requests lies
+/// above the baseline ratio `expected`: the sampling noise of a ratio of few requests (two
+/// errors among nineteen is 0.105 by chance alone). The rate is taken as at least one request
+/// in `requests`, so a baseline without errors still allows for one. Infinite when there are
+/// no counts to judge by (the other statistics decide alone).
+fn binomial_z(observed: f64, expected: f64, requests: f64) -> f64 {
+    if requests.is_nan() || requests < 1.0 || !observed.is_finite() {
+        return f64::INFINITY;
+    }
+    let p = expected
+        .clamp(0.0, 1.0)
+        .max(1.0 / requests)
+        .min(1.0 - 1.0 / requests.max(2.0));
+    let sd = (p * (1.0 - p) / requests).sqrt();
+    (observed - expected).max(0.0) / sd
+}
+
+/// What the decision reads next to a signal's own points.
+#[derive(Debug, Clone, Copy)]
+enum Decision<'a> {
+    /// The signal's score decides.
+    Same,
+    /// Requests behind each error-ratio point: the score is capped by the binomial z.
+    Requests(&'a [Sample]),
+    /// A stand-in series (same timestamps) scored like the signal against its own baseline;
+    /// the lower of the two scores decides, unless the signal itself lies beyond the highest
+    /// baseline value by the usual z threshold (then its own score decides): the stand-in for
+    /// the p99 leaves out the slowest request, and one request slower than anything the
+    /// baseline saw, by that margin, is still called.
+    StandIn(&'a [Sample]),
+}
+
+/// One scored point: time, value, ensemble score, robust z; baseline points carry no score.
+struct Scored {
+    timestamp: Timestamp,
+    value: f64,
+    score: Option<f64>,
+    z: f64,
+}
+
+/// Robust z, IQR and EWMA of every finite point from the baseline start on, their median the
+/// score (0 inside a deploy's grace for signals a deploy explains); `None` with too short a
+/// baseline.
+fn score_points(
     service: &str,
     signal: &Signal,
     points: &[Sample],
     baseline: TimeRange,
-    grid: &WindowGrid,
     changes: &[ChangeEvent],
     config: &MetricConfig,
-) -> Option<SignalResult> {
+) -> Option<(RobustBaseline, Vec<Scored>)> {
     let floor = signal.floor();
     let base: Vec<f64> = points
         .iter()
@@ -168,24 +211,24 @@ fn score_signal(
     let iqr = IqrBaseline::fit(&base, floor)?;
     let mut ewma = Ewma::new(config.ewma_alpha, config.ewma_clip, floor.at(robust.median));
     let direction = signal.direction();
-    let mut windows: WindowBest = vec![None; grid.count];
-    let mut z_by_time = BTreeMap::new();
+    let mut out = Vec::new();
     for point in points {
         if point.timestamp < baseline.start || !point.value.is_finite() {
             continue;
         }
         let ewma_z = ewma.update(point.value);
+        let z = robust.z(point.value);
         if baseline.contains(point.timestamp) {
-            z_by_time.insert(point.timestamp, robust.z(point.value));
+            out.push(Scored {
+                timestamp: point.timestamp,
+                value: point.value,
+                score: None,
+                z,
+            });
             continue;
         }
-        let Some(index) = window_of(grid, point.timestamp, config.golden.rate_window) else {
-            continue;
-        };
-        let robust_z = robust.z(point.value);
-        z_by_time.insert(point.timestamp, robust_z);
         let mut score = median3(
-            squash(oriented(robust_z, direction), config.z_threshold),
+            squash(oriented(z, direction), config.z_threshold),
             squash(
                 oriented(iqr.excess(point.value), direction),
                 config.iqr_threshold,
@@ -197,14 +240,99 @@ fn score_signal(
         {
             score = 0.0;
         }
-        if windows[index].is_none_or(|(best, _, _)| score > best) {
-            windows[index] = Some((score, point.value, robust_z));
+        out.push(Scored {
+            timestamp: point.timestamp,
+            value: point.value,
+            score: Some(score),
+            z,
+        });
+    }
+    Some((robust, out))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn score_signal(
+    service: &str,
+    signal: &Signal,
+    points: &[Sample],
+    baseline: TimeRange,
+    grid: &WindowGrid,
+    changes: &[ChangeEvent],
+    config: &MetricConfig,
+    decision: Decision<'_>,
+) -> Option<SignalResult> {
+    let (robust, scored) = score_points(service, signal, points, baseline, changes, config)?;
+    let baseline_highest = points
+        .iter()
+        .filter(|p| baseline.contains(p.timestamp) && p.value.is_finite())
+        .map(|p| p.value)
+        .fold(f64::NEG_INFINITY, f64::max);
+    // `None`: nothing to decide by but the score itself.
+    let cap: Option<BTreeMap<Timestamp, f64>> = match decision {
+        Decision::Same => None,
+        Decision::Requests(requests) => {
+            let observed: BTreeMap<Timestamp, f64> =
+                points.iter().map(|p| (p.timestamp, p.value)).collect();
+            Some(
+                requests
+                    .iter()
+                    .filter_map(|r| {
+                        let value = observed.get(&r.timestamp)?;
+                        let z = binomial_z(*value, robust.median, r.value);
+                        Some((r.timestamp, squash(z, config.z_threshold)))
+                    })
+                    .collect(),
+            )
         }
+        Decision::StandIn(stand_in) => {
+            score_points(service, signal, stand_in, baseline, changes, config).map(|(_, points)| {
+                points
+                    .into_iter()
+                    .filter_map(|p| Some((p.timestamp, p.score?)))
+                    .collect()
+            })
+        }
+    };
+    let mut windows: WindowBest = vec![None; grid.count];
+    let mut verdict = vec![0.0_f64; grid.count];
+    let mut z_by_time = BTreeMap::new();
+    for point in scored {
+        let Some(score) = point.score else {
+            z_by_time.insert(point.timestamp, point.z);
+            continue;
+        };
+        let Some(index) = window_of(grid, point.timestamp, config.golden.rate_window) else {
+            continue;
+        };
+        z_by_time.insert(point.timestamp, point.z);
+        if windows[index].is_none_or(|(best, _, _)| score > best) {
+            windows[index] = Some((score, point.value, point.z));
+        }
+        let decided = match (&cap, decision) {
+            (None, _) | (_, Decision::Same) => score,
+            // A stand-in point that is missing (NaN: no requests) leaves nothing to call.
+            (Some(cap), Decision::StandIn(_)) => {
+                let beyond = squash(
+                    oriented(
+                        (point.value - baseline_highest) / robust.scale,
+                        signal.direction(),
+                    ),
+                    config.z_threshold,
+                );
+                let stand_in = cap.get(&point.timestamp).copied().unwrap_or(0.0);
+                score.min(stand_in.max(beyond))
+            }
+            (Some(cap), Decision::Requests(_)) => {
+                cap.get(&point.timestamp).map_or(score, |c| score.min(*c))
+            }
+        };
+        verdict[index] = verdict[index].max(decided);
     }
     Some(SignalResult {
         name: signal.name(),
         baseline_median: robust.median,
         windows,
+        verdict,
         z_by_time,
     })
 }
@@ -290,9 +418,18 @@ pub fn detect_metrics(
                     values: holt_forecast(tail, config.holt, config.forecast_horizon),
                 });
             }
-            if let Some(result) =
-                score_signal(service, signal, points, baseline, grid, changes, config)
-            {
+            let decision = match signal {
+                Signal::ErrorRatio if !signals.error_ratio_requests.is_empty() => {
+                    Decision::Requests(&signals.error_ratio_requests)
+                }
+                Signal::LatencyP99 if !signals.latency_p99_decision.is_empty() => {
+                    Decision::StandIn(&signals.latency_p99_decision)
+                }
+                _ => Decision::Same,
+            };
+            if let Some(result) = score_signal(
+                service, signal, points, baseline, grid, changes, config, decision,
+            ) {
                 results.push(result);
             }
         }
@@ -301,6 +438,7 @@ pub fn detect_metrics(
         }
         let forest = forest_scores(&results, baseline, grid, config);
         let mut family = vec![0.0; grid.count];
+        let mut verdict = vec![0.0; grid.count];
         for (index, slot) in family.iter_mut().enumerate() {
             let univariate = results
                 .iter()
@@ -310,6 +448,15 @@ pub fn detect_metrics(
                 univariate.max(forest[index])
             } else {
                 univariate
+            };
+            let decided = results
+                .iter()
+                .map(|r| r.verdict[index])
+                .fold(0.0_f64, f64::max);
+            verdict[index] = if config.iforest_in_family {
+                decided.max(forest[index])
+            } else {
+                decided
             };
             if *slot >= config.threshold {
                 report
@@ -328,6 +475,7 @@ pub fn detect_metrics(
         report.signal_scores.insert(service.clone(), per_signal);
         report.iforest_scores.insert(service.clone(), forest);
         report.family.scores.insert(service.clone(), family);
+        report.family.verdict.insert(service.clone(), verdict);
     }
     report.family.events.sort_by(|a, b| {
         a.window_start

@@ -122,6 +122,18 @@ impl Signal {
 pub struct GoldenSignals {
     /// Signal → samples, oldest first.
     pub signals: BTreeMap<Signal, Vec<Sample>>,
+    /// Requests behind each error-ratio point (rate × range, from the reports the ratio is
+    /// taken from), same timestamps; empty when the source gave ratios without counts. Lets
+    /// the decision tell an error burst from two errors among nineteen requests.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub error_ratio_requests: Vec<Sample>,
+    /// The p99 as the decision reads it, same timestamps as the p99: the quantile at rank
+    /// `min(0.99 · n, n − 1.5)` of the `n` requests in the range, halfway between the slowest
+    /// and the second slowest, so that the slowest request alone cannot set it (at 60 requests
+    /// the plain p99 is the slowest one); identical to the p99 from 150 requests up. Empty when
+    /// the source gave no histogram.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub latency_p99_decision: Vec<Sample>,
 }
 
 /// How raw series are turned into signals.
@@ -457,6 +469,8 @@ fn sum_rates(series: &[Clean<'_>], t: Timestamp, range: Duration) -> Option<f64>
 fn evaluate(parts: &ServiceParts<'_>, times: &[Timestamp], config: GoldenConfig) -> GoldenSignals {
     let range = config.rate_window;
     let mut signals: BTreeMap<Signal, Vec<Sample>> = BTreeMap::new();
+    let mut error_ratio_requests = Vec::new();
+    let mut latency_p99_decision = Vec::new();
     let mut push = |signal: Signal, t: Timestamp, value: Option<f64>| {
         signals.entry(signal).or_default().push(Sample {
             timestamp: t,
@@ -484,6 +498,10 @@ fn evaluate(parts: &ServiceParts<'_>, times: &[Timestamp], config: GoldenConfig)
             let total = rates(errors_from, false).unwrap_or(0.0);
             let errors = rates(errors_from, true).unwrap_or(0.0);
             push(Signal::ErrorRatio, t, (total > 0.0).then(|| errors / total));
+            error_ratio_requests.push(Sample {
+                timestamp: t,
+                value: total * range.as_secs_f64(),
+            });
         }
         if !parts.buckets.is_empty() {
             let mut by_le: BTreeMap<u64, (f64, f64)> = BTreeMap::new();
@@ -503,6 +521,10 @@ fn evaluate(parts: &ServiceParts<'_>, times: &[Timestamp], config: GoldenConfig)
                 t,
                 Some(histogram_quantile(0.99, &buckets)),
             );
+            latency_p99_decision.push(Sample {
+                timestamp: t,
+                value: decision_quantile(0.99, &buckets, range),
+            });
         }
         if !parts.tcp_bytes.is_empty() {
             push(
@@ -543,7 +565,31 @@ fn evaluate(parts: &ServiceParts<'_>, times: &[Timestamp], config: GoldenConfig)
             );
         }
     }
-    GoldenSignals { signals }
+    GoldenSignals {
+        signals,
+        error_ratio_requests,
+        latency_p99_decision,
+    }
+}
+
+/// [`histogram_quantile`] of bucket *rates* over a `range`, at rank `min(q · n, n − 1.5)` of
+/// the `n` requests the range holds (never above `q`): halfway between the slowest and the
+/// second slowest request, so that no single request sets it (and clear of the rounding at
+/// a bucket's exact count).
+#[must_use]
+pub fn decision_quantile(q: f64, bucket_rates: &[(f64, f64)], range: Duration) -> f64 {
+    let total = bucket_rates
+        .iter()
+        .filter(|(le, count)| le.is_infinite() && count.is_finite())
+        .map(|(_, count)| *count)
+        .fold(0.0_f64, f64::max);
+    let requests = total * range.as_secs_f64();
+    let q = if requests > 1.5 {
+        q.min(1.0 - 1.5 / requests)
+    } else {
+        q
+    };
+    histogram_quantile(q, bucket_rates)
 }
 
 /// Sums the latest value of each series that was sampled at the group's most recent scrape

@@ -46,6 +46,45 @@ fn histogram_quantile_matches_a_hand_computation() {
 }
 
 #[test]
+fn the_decision_p99_is_not_set_by_the_slowest_request_alone() {
+    // 60 requests in a 60 s range (bucket rates per second): 59 at ≤ 25 ms (15 of them ≤ 10),
+    // one at (100, 250]. The plain p99 (rank 59.4) lands on the slow one: 100 + 150 · 0.4 = 160.
+    // The decision rank is min(59.4, 60 − 1.5) = 58.5, inside (10, 25]:
+    // 10 + 15 · (58.5 − 15) / (59 − 15) = 24.83.
+    let per_s = |n: f64| n / 60.0;
+    let one_slow = [
+        (10.0, per_s(15.0)),
+        (25.0, per_s(59.0)),
+        (50.0, per_s(59.0)),
+        (100.0, per_s(59.0)),
+        (250.0, per_s(60.0)),
+        (f64::INFINITY, per_s(60.0)),
+    ];
+    let range = Duration::from_secs(60);
+    assert!((histogram_quantile(0.99, &one_slow) - 160.0).abs() < 1e-9);
+    assert!((decision_quantile(0.99, &one_slow, range) - (10.0 + 15.0 * 43.5 / 44.0)).abs() < 1e-9);
+    // Two slow requests: rank 58.5 in (100, 250], 100 + 150 · (58.5 − 58) / 2 = 137.5.
+    let two_slow = [
+        (10.0, per_s(15.0)),
+        (25.0, per_s(58.0)),
+        (100.0, per_s(58.0)),
+        (250.0, per_s(60.0)),
+        (f64::INFINITY, per_s(60.0)),
+    ];
+    assert!((decision_quantile(0.99, &two_slow, range) - 137.5).abs() < 1e-9);
+    // From 150 requests up it is the p99 itself (rank 0.99 · 200 = 198 ≤ 198.5).
+    let busy = [
+        (25.0, per_s(190.0)),
+        (250.0, per_s(200.0)),
+        (f64::INFINITY, per_s(200.0)),
+    ];
+    assert_eq!(
+        decision_quantile(0.99, &busy, range),
+        histogram_quantile(0.99, &busy)
+    );
+}
+
+#[test]
 fn counter_resets_nan_gaps_and_irregular_steps() {
     // 1/s, reset to 0 at t=45 (restart), a NaN at 30, an irregular sample at 52.
     let counter = series(
