@@ -177,7 +177,6 @@ fn dense<K: Ord>(keys: &BTreeMap<K, u32>, map: &BTreeMap<K, f64>) -> Vec<f64> {
 
 #[derive(Debug, Clone)]
 struct CompiledSignature {
-    id: String,
     by_role: CompiledPart,
     by_signal: CompiledPart,
     focus: CompiledPart,
@@ -191,8 +190,7 @@ struct CompiledSignature {
 pub struct SignatureIndex {
     role_keys: BTreeMap<(String, String), u32>,
     signal_keys: BTreeMap<String, u32>,
-    entries: Vec<CompiledSignature>,
-    slots: std::collections::HashMap<String, usize>,
+    entries: super::vectors::Keyed<CompiledSignature>,
 }
 
 impl SignatureIndex {
@@ -216,7 +214,6 @@ impl SignatureIndex {
             .collect();
         weights.sort_by_key(|&(key, _)| key);
         let compiled = CompiledSignature {
-            id: id.to_owned(),
             by_role: CompiledPart {
                 weights,
                 norm: norm(&vector.by_role),
@@ -224,24 +221,12 @@ impl SignatureIndex {
             by_signal,
             focus,
         };
-        match self.slots.get(id) {
-            Some(&slot) => self.entries[slot] = compiled,
-            None => {
-                self.slots.insert(id.to_owned(), self.entries.len());
-                self.entries.push(compiled);
-            }
-        }
+        self.entries.upsert(id, compiled);
     }
 
     /// Removes `id`.
     pub fn remove(&mut self, id: &str) {
-        let Some(slot) = self.slots.remove(id) else {
-            return;
-        };
-        self.entries.swap_remove(slot);
-        if let Some(moved) = self.entries.get(slot) {
-            self.slots.insert(moved.id.clone(), slot);
-        }
+        self.entries.remove(id);
     }
 
     /// Signatures stored.
@@ -273,12 +258,11 @@ impl SignatureIndex {
             norm(&wanted.by_signal),
             norm(&wanted.focus),
         );
-        let mut scored: Vec<(f64, usize)> = self
+        let scored: Vec<(f64, usize)> = self
             .entries
             .iter()
-            .enumerate()
-            .filter(|(_, entry)| allowed(&entry.id))
-            .map(|(slot, entry)| {
+            .filter(|(_, id, _)| allowed(id))
+            .map(|(slot, _, entry)| {
                 let spread = ROLE_WEIGHT * entry.by_role.cosine(&role_query, role_norm)
                     + (1.0 - ROLE_WEIGHT) * entry.by_signal.cosine(&signal_query, signal_norm);
                 let score = if wanted.focus.is_empty() || entry.focus.weights.is_empty() {
@@ -291,22 +275,8 @@ impl SignatureIndex {
             })
             .filter(|(score, _)| *score > 0.0)
             .collect();
-        let order = |a: &(f64, usize), b: &(f64, usize)| {
-            b.0.total_cmp(&a.0)
-                .then_with(|| self.entries[a.1].id.cmp(&self.entries[b.1].id))
-        };
-        if limit == 0 {
-            return Vec::new();
-        }
-        if scored.len() > limit {
-            scored.select_nth_unstable_by(limit - 1, order);
-            scored.truncate(limit);
-        }
-        scored.sort_by(order);
-        scored
-            .into_iter()
-            .map(|(score, slot)| (self.entries[slot].id.clone(), score))
-            .collect()
+        self.entries
+            .best_first(scored, limit, |a, b| b.total_cmp(a))
     }
 }
 

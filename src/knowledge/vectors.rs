@@ -231,27 +231,117 @@ pub trait VectorIndex {
     ) -> Vec<(String, f32)>;
 }
 
+/// Entries addressed by id, held in one array so that a scan touches contiguous memory;
+/// removal moves the last entry into the freed slot.
+#[derive(Debug, Clone)]
+pub struct Keyed<T> {
+    entries: Vec<(String, T)>,
+    slots: std::collections::HashMap<String, usize>,
+}
+
+impl<T> Default for Keyed<T> {
+    fn default() -> Self {
+        Self {
+            entries: Vec::new(),
+            slots: std::collections::HashMap::new(),
+        }
+    }
+}
+
+impl<T> Keyed<T> {
+    /// Adds or replaces the entry of `id`.
+    pub fn upsert(&mut self, id: &str, value: T) {
+        match self.slots.get(id) {
+            Some(&slot) => self.entries[slot].1 = value,
+            None => {
+                self.slots.insert(id.to_owned(), self.entries.len());
+                self.entries.push((id.to_owned(), value));
+            }
+        }
+    }
+
+    /// Removes the entry of `id`.
+    pub fn remove(&mut self, id: &str) {
+        let Some(slot) = self.slots.remove(id) else {
+            return;
+        };
+        self.entries.swap_remove(slot);
+        if let Some((moved, _)) = self.entries.get(slot) {
+            self.slots.insert(moved.clone(), slot);
+        }
+    }
+
+    /// The entry of `id`.
+    #[must_use]
+    pub fn get(&self, id: &str) -> Option<&T> {
+        self.slots.get(id).map(|&slot| &self.entries[slot].1)
+    }
+
+    /// Entries stored.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether nothing is stored.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Every entry as `(slot, id, value)`, in slot order.
+    pub fn iter(&self) -> impl Iterator<Item = (usize, &str, &T)> {
+        self.entries
+            .iter()
+            .enumerate()
+            .map(|(slot, (id, value))| (slot, id.as_str(), value))
+    }
+
+    /// The `limit` best of `scored` (`(score, slot)` pairs), best first, ties by id, as
+    /// `(id, score)`: a partial selection, then a sort of the selected only.
+    #[must_use]
+    pub fn best_first<S: Copy>(
+        &self,
+        mut scored: Vec<(S, usize)>,
+        limit: usize,
+        descending: impl Fn(&S, &S) -> std::cmp::Ordering,
+    ) -> Vec<(String, S)> {
+        if limit == 0 {
+            return Vec::new();
+        }
+        let order = |a: &(S, usize), b: &(S, usize)| {
+            descending(&a.0, &b.0).then_with(|| self.entries[a.1].0.cmp(&self.entries[b.1].0))
+        };
+        if scored.len() > limit {
+            scored.select_nth_unstable_by(limit - 1, order);
+            scored.truncate(limit);
+        }
+        scored.sort_by(order);
+        scored
+            .into_iter()
+            .map(|(score, slot)| (self.entries[slot].0.clone(), score))
+            .collect()
+    }
+}
+
 /// One document of a [`FlatIndex`]: its vectors back to back in one allocation.
 #[derive(Debug, Clone)]
 struct FlatDocument {
-    id: String,
     dimension: usize,
     data: Vec<f32>,
 }
 
-/// Exact search: scores every stored vector. Documents live in one array (a scan touches
-/// contiguous memory), each with its vectors in one allocation.
+/// Exact search: scores every stored vector.
 #[derive(Debug, Clone, Default)]
 pub struct FlatIndex {
-    documents: Vec<FlatDocument>,
-    slots: std::collections::HashMap<String, usize>,
+    documents: Keyed<FlatDocument>,
 }
 
 impl FlatIndex {
     /// The vectors of `id`.
     #[must_use]
     pub fn get(&self, id: &str) -> Option<Vec<Vec<f32>>> {
-        let document = &self.documents[*self.slots.get(id)?];
+        let document = self.documents.get(id)?;
         Some(
             document
                 .data
@@ -284,28 +374,11 @@ impl VectorIndex for FlatIndex {
             .filter(|v| v.len() == dimension)
             .flatten()
             .collect();
-        let document = FlatDocument {
-            id: id.to_owned(),
-            dimension,
-            data,
-        };
-        match self.slots.get(id) {
-            Some(&slot) => self.documents[slot] = document,
-            None => {
-                self.slots.insert(id.to_owned(), self.documents.len());
-                self.documents.push(document);
-            }
-        }
+        self.documents.upsert(id, FlatDocument { dimension, data });
     }
 
     fn remove(&mut self, id: &str) {
-        let Some(slot) = self.slots.remove(id) else {
-            return;
-        };
-        self.documents.swap_remove(slot);
-        if let Some(moved) = self.documents.get(slot) {
-            self.slots.insert(moved.id.clone(), slot);
-        }
+        self.documents.remove(id);
     }
 
     fn search(
@@ -315,15 +388,14 @@ impl VectorIndex for FlatIndex {
         allowed: &dyn Fn(&str) -> bool,
     ) -> Vec<(String, f32)> {
         let dimension = query.len();
-        if dimension == 0 || limit == 0 {
+        if dimension == 0 {
             return Vec::new();
         }
-        let mut scored: Vec<(f32, usize)> = self
+        let scored: Vec<(f32, usize)> = self
             .documents
             .iter()
-            .enumerate()
-            .filter(|(_, d)| d.dimension == dimension && allowed(&d.id))
-            .map(|(slot, d)| {
+            .filter(|(_, id, d)| d.dimension == dimension && allowed(id))
+            .map(|(slot, _, d)| {
                 let best = d
                     .data
                     .chunks_exact(dimension)
@@ -333,19 +405,8 @@ impl VectorIndex for FlatIndex {
             })
             .filter(|(score, _)| score.is_finite() && *score > 0.0)
             .collect();
-        let order = |a: &(f32, usize), b: &(f32, usize)| {
-            b.0.total_cmp(&a.0)
-                .then_with(|| self.documents[a.1].id.cmp(&self.documents[b.1].id))
-        };
-        if scored.len() > limit {
-            scored.select_nth_unstable_by(limit - 1, order);
-            scored.truncate(limit);
-        }
-        scored.sort_by(order);
-        scored
-            .into_iter()
-            .map(|(score, slot)| (self.documents[slot].id.clone(), score))
-            .collect()
+        self.documents
+            .best_first(scored, limit, |a, b| b.total_cmp(a))
     }
 }
 
