@@ -358,6 +358,9 @@ pub struct Config {
     pub file: Option<PathBuf>,
     /// Kubernetes namespace of the application (`sock-shop`).
     pub namespace: String,
+    /// Whether `namespace` was given (config file, `BAYNET_NAMESPACE` or `--namespace`) rather
+    /// than defaulted, so a caller that knows better (an experiment's target) may choose it.
+    pub namespace_configured: bool,
     /// Label names.
     pub labels: LabelNames,
     /// Query limits.
@@ -384,6 +387,7 @@ impl Default for Config {
         Self {
             file: None,
             namespace: "default".to_owned(),
+            namespace_configured: false,
             labels: LabelNames::default(),
             limits: Limits::default(),
             retry: RetryPolicy::default(),
@@ -604,6 +608,7 @@ pub fn parse_toml(
     };
     if let Some(namespace) = raw.namespace {
         config.namespace = check_name(&ctx, "namespace", &namespace)?;
+        config.namespace_configured = true;
     }
     if let Some(labels) = raw.labels {
         let l = &mut config.labels;
@@ -1138,6 +1143,7 @@ fn apply_env(config: &mut Config, env: &dyn Fn(&str) -> Option<String>) -> Resul
             env,
         };
         config.namespace = check_name(&ctx, "BAYNET_NAMESPACE", &namespace)?;
+        config.namespace_configured = true;
     }
     for kind in SourceKind::ALL {
         let prefix = kind.env_prefix();
@@ -1197,6 +1203,7 @@ fn apply_overrides(config: &mut Config, overrides: &Overrides) -> Result<(), Con
             env: &env,
         };
         config.namespace = check_name(&ctx, "--namespace", namespace)?;
+        config.namespace_configured = true;
     }
     for kind in SourceKind::ALL {
         if let Some(url) = overrides.url(kind) {

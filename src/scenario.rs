@@ -144,6 +144,10 @@ pub struct Scenario {
     pub name: String,
     /// `metadata.namespace`.
     pub namespace: String,
+    /// The namespace of the pods the fault targets, whose telemetry shows it: the selector's
+    /// only namespace (`spec.selector.namespaces`), else the resource's own (Chaos Mesh's
+    /// default).
+    pub target_namespace: String,
     /// Chaos kind.
     pub kind: ChaosKind,
     /// Human description.
@@ -277,6 +281,7 @@ impl Scenario {
         let annotations = metadata.annotations;
 
         let selector_target = label_selector_name(&spec, "selector");
+        let target_namespace = selector_namespace(&spec).unwrap_or_else(|| namespace.clone());
         let root_cause = annotations
             .get(annotation::ROOT_CAUSE)
             .cloned()
@@ -457,6 +462,7 @@ impl Scenario {
         Ok(Self {
             name,
             namespace,
+            target_namespace,
             kind,
             description,
             fault: FaultSpec {
@@ -498,6 +504,19 @@ impl Scenario {
             .collect();
         paths.sort();
         paths.iter().map(|path| Self::load(path)).collect()
+    }
+}
+
+/// The selector's namespace when it names exactly one.
+fn selector_namespace(spec: &yaml_serde::Value) -> Option<String> {
+    match spec
+        .get("selector")?
+        .get("namespaces")?
+        .as_sequence()?
+        .as_slice()
+    {
+        [one] => one.as_str().filter(|n| !n.is_empty()).map(str::to_owned),
+        _ => None,
     }
 }
 
@@ -717,5 +736,37 @@ mod tests {
         assert_eq!(scenario.fault.params.mode, "one");
         assert_eq!(scenario.fault_duration, Duration::from_secs(30));
         assert_eq!(scenario.baseline, DEFAULT_PHASE);
+    }
+
+    #[test]
+    fn the_target_namespace_is_the_selectors_or_the_resources() {
+        let manifest = |metadata: &str, selector: &str| {
+            format!(
+                "apiVersion: chaos-mesh.org/v1alpha1\nkind: PodChaos\nmetadata: {metadata}\nspec:\n  action: pod-kill\n  mode: one\n  selector: {selector}\n"
+            )
+        };
+        let parse = |metadata: &str, selector: &str| {
+            Scenario::parse(&manifest(metadata, selector), "p.yaml").expect("valid")
+        };
+        let chaos_ns = parse(
+            "{name: p, namespace: chaos-testing}",
+            "{namespaces: [shop], labelSelectors: {name: payment}}",
+        );
+        assert_eq!(chaos_ns.namespace, "chaos-testing");
+        assert_eq!(chaos_ns.target_namespace, "shop");
+        let own = parse(
+            "{name: p, namespace: sock-shop}",
+            "{labelSelectors: {name: payment}}",
+        );
+        assert_eq!(own.target_namespace, "sock-shop");
+        let several = parse(
+            "{name: p, namespace: chaos-testing}",
+            "{namespaces: [a, b], labelSelectors: {name: payment}}",
+        );
+        assert_eq!(several.target_namespace, "chaos-testing");
+        assert_eq!(
+            parse("{name: p}", "{labelSelectors: {name: x}}").target_namespace,
+            "default"
+        );
     }
 }

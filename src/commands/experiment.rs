@@ -92,10 +92,14 @@ struct RunArgs {
     /// Analysis step.
     #[arg(long, default_value = "60s")]
     step: String,
-    /// Add the model-free log family (templates, keywords, sequences) to traces and metrics;
-    /// about ten times slower, since it re-mines the whole window every step.
+    /// Add the model-free log family (templates, keywords, sequences) to traces and metrics
+    /// in a simulated run; about ten times slower, since it re-mines the whole window every
+    /// step. A live run always reads the logs (a step takes about a second of its minute).
     #[arg(long)]
     logs: bool,
+    /// With --live: leave the log family out (traces and metrics only).
+    #[arg(long, requires = "live", conflicts_with = "logs")]
+    no_logs: bool,
     /// SLO per service: SERVICE=AVAILABILITY[:P99] (repeatable; `default=` for the rest),
     /// e.g. `--slo orders=99.9:500ms`. Default 99.5 % and 1 s.
     #[arg(long)]
@@ -293,7 +297,7 @@ fn run_one(args: RunArgs, kb_dir: Option<PathBuf>) -> anyhow::Result<()> {
     let overridden = args.baseline.is_some() || args.fault.is_some() || args.recovery.is_some();
     let settings = RunSettings {
         step,
-        logs: args.logs,
+        logs: args.logs || (args.live && !args.no_logs),
         slo: SloConfig::default()
             .with_overrides(&args.slo)
             .map_err(anyhow::Error::msg)?,
@@ -444,7 +448,7 @@ fn record_live(
     settings: &RunSettings,
     notes: &mut Vec<String>,
 ) -> anyhow::Result<(Recorded, String)> {
-    let config = baynet::config::load(
+    let mut config = baynet::config::load(
         args.sources.config.as_deref(),
         &baynet::config::Overrides {
             loki: args.sources.loki.clone(),
@@ -456,6 +460,16 @@ fn record_live(
         &baynet::config::process_env,
     )
     .context("configuration")?;
+    if !config.namespace_configured {
+        // The telemetry that shows the fault is the targeted pods' namespace, not `default`.
+        config.namespace.clone_from(&scenario.target_namespace);
+        let note = format!(
+            "reading namespace `{}`, the scenario's target (none configured; --namespace overrides)",
+            config.namespace
+        );
+        eprintln!("{note}");
+        notes.push(note);
+    }
     let telemetry: Box<dyn FetchTelemetry> = if config.has_sources() {
         let source = baynet::source::LiveSource::new(&config)
             .context("setting up the live sources (check them with `baynet doctor`)")?;

@@ -225,6 +225,24 @@ fn environment_and_flags_override_the_file() {
         "http://127.0.0.1:9090"
     );
     assert_eq!(config.namespace, "other");
+    assert!(config.namespace_configured);
+    let unset = load(None, &Overrides::default(), &env_of(&[])).unwrap();
+    assert_eq!(
+        (unset.namespace.as_str(), unset.namespace_configured),
+        ("default", false)
+    );
+    let from_file = load(Some(&file), &Overrides::default(), &env_of(&[])).unwrap();
+    assert_eq!(
+        (from_file.namespace.as_str(), from_file.namespace_configured),
+        ("shop", true)
+    );
+    let from_env = load(
+        None,
+        &Overrides::default(),
+        &env_of(&[("BAYNET_NAMESPACE", "e")]),
+    )
+    .unwrap();
+    assert!(from_env.namespace_configured);
     let bad = Overrides {
         tempo: Some("not a url".into()),
         ..Overrides::default()

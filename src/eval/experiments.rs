@@ -80,6 +80,7 @@ pub fn random_scenario(seed: u64, fault: FaultSpec) -> Scenario {
     Scenario {
         name: format!("random-{seed}"),
         namespace: "sock-shop".to_owned(),
+        target_namespace: "sock-shop".to_owned(),
         kind,
         description: format!(
             "randomised {} on {} (seed {seed})",

@@ -748,4 +748,18 @@ fn a_live_experiment_is_recorded_from_the_configured_sources() {
         report["analysed_steps"].as_u64().unwrap_or(0) >= 10,
         "{report}"
     );
+    // The logs are read from the scenario's namespace (sock-shop, not `default`) and analysed:
+    // payment's own lines stop, so the log family flags every fault step, at the quietest
+    // hour too, where the sampled traces alone miss most of them.
+    let logs = &report["report"]["detection"]["logs"];
+    assert!(
+        logs["true_positives"].as_u64().unwrap_or(0) >= 5 && logs["false_positives"] == 0,
+        "log family: {logs}"
+    );
+    let combined = &report["report"]["detection"]["combined"];
+    assert_eq!(combined["false_positives"], 0, "{combined}");
+    assert!(
+        stderr.contains("reading namespace `sock-shop`, the scenario's target"),
+        "{stderr}"
+    );
 }
