@@ -1,6 +1,6 @@
 //! One console frame at 200×60 into a `TestBackend`, with 100k log lines held for the selected
-//! service: the Services view, and the Logs view with and without a regex filter (which runs
-//! over every held line each frame). Each iteration checks what was drawn.
+//! service: the Services view, and the Logs view without and with a regex filter (matches
+//! complete, and the first frame after a snapshot, which tests at most the per-frame budget). Each iteration checks what was drawn.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use baynet::console::draw::draw;
@@ -91,6 +91,10 @@ fn row(buffer: &ratatui::buffer::Buffer, y: u16) -> String {
         .collect()
 }
 
+fn shows(buffer: &ratatui::buffer::Buffer, text: &str) -> bool {
+    (0..buffer.area.height).any(|y| row(buffer, y).contains(text))
+}
+
 fn press(app: &mut App, code: KeyCode) {
     app.on_key(KeyEvent::new(code, KeyModifiers::NONE));
 }
@@ -124,9 +128,38 @@ fn frame(c: &mut Criterion) {
     }
     press(&mut app, KeyCode::Enter);
     assert!(app.filter.is_some());
-    group.bench_function("logs_100k_lines_regex_filter", |b| {
+    // Steady state: the filter's matches are complete for this snapshot.
+    for _ in 0..10 {
+        terminal.draw(|f| draw(f, &app, &theme)).unwrap();
+    }
+    assert!(
+        app.log_matches
+            .borrow()
+            .as_ref()
+            .is_some_and(baynet::console::state::LogMatches::complete)
+    );
+    group.bench_function("logs_100k_lines_regex_filter_matched", |b| {
         b.iter(|| {
             terminal.draw(|f| draw(f, black_box(&app), &theme)).unwrap();
+            assert!(shows(terminal.backend().buffer(), "shipment 99999 queued"));
+        });
+    });
+    // The worst frame: the first after a snapshot, which tests the newest lines within the
+    // per-frame budget (the matches are dropped before each frame).
+    group.bench_function("logs_100k_lines_regex_filter_first_frame", |b| {
+        b.iter(|| {
+            app.log_matches.borrow_mut().take();
+            terminal.draw(|f| draw(f, black_box(&app), &theme)).unwrap();
+            assert!(shows(terminal.backend().buffer(), "shipment 99999 queued"));
+        });
+    });
+    // Before the budget: the whole buffer through the regex in one frame.
+    let filter = app.filter.clone().unwrap();
+    let logs = &app.snapshot.as_ref().unwrap().services[0].logs;
+    group.bench_function("regex_over_100k_lines_unbudgeted", |b| {
+        b.iter(|| {
+            let kept = logs.iter().filter(|l| filter.keeps(&l.line)).count();
+            assert_eq!(kept, 5);
         });
     });
     group.finish();

@@ -202,8 +202,10 @@ pub struct App {
     pub log_matches: std::cell::RefCell<Option<LogMatches>>,
 }
 
-/// Indices of the selected service's log lines that pass the filter, for one snapshot: the
-/// regex runs once per snapshot, not once per frame.
+/// The selected service's log lines that pass the filter, for one snapshot, found newest
+/// first within a per-frame budget ([`LogMatches::LINES_PER_FRAME`]): a frame never runs the
+/// regex over more than that many lines, the screen's newest matches come first, and the count
+/// completes over the next frames (the loop redraws every 100 ms).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogMatches {
     /// The snapshot generation.
@@ -212,8 +214,57 @@ pub struct LogMatches {
     pub service: String,
     /// The filter as typed.
     pub filter: String,
-    /// Matching line indices, oldest first.
-    pub indices: Vec<usize>,
+    /// Matching line indices found so far, newest first.
+    pub newest_first: Vec<usize>,
+    /// How many of them are flagged.
+    pub flagged: usize,
+    /// Lines below this index are still to be tested (0: every line has been).
+    pub unscanned: usize,
+    /// The number of lines in the buffer.
+    pub total: usize,
+}
+
+impl LogMatches {
+    /// Lines tested per frame at most (about 2 ms of regex over typical lines).
+    pub const LINES_PER_FRAME: usize = 20_000;
+
+    /// Nothing tested yet over a buffer of `total` lines.
+    #[must_use]
+    pub fn new(generation: u64, service: &str, filter: &str, total: usize) -> Self {
+        Self {
+            generation,
+            service: service.to_owned(),
+            filter: filter.to_owned(),
+            newest_first: Vec::new(),
+            flagged: 0,
+            unscanned: total,
+            total,
+        }
+    }
+
+    /// Whether every line has been tested.
+    #[must_use]
+    pub fn complete(&self) -> bool {
+        self.unscanned == 0
+    }
+
+    /// Tests up to `budget` more lines, newest untested first; `keeps(index)` says whether
+    /// line `index` passes and `flagged(index)` whether it is flagged.
+    pub fn scan(
+        &mut self,
+        budget: usize,
+        keeps: impl Fn(usize) -> bool,
+        flagged: impl Fn(usize) -> bool,
+    ) {
+        let stop = self.unscanned.saturating_sub(budget);
+        for index in (stop..self.unscanned).rev() {
+            if keeps(index) {
+                self.newest_first.push(index);
+                self.flagged += usize::from(flagged(index));
+            }
+        }
+        self.unscanned = stop;
+    }
 }
 
 impl Default for App {

@@ -666,3 +666,70 @@ fn the_logs_filter_is_cached_per_snapshot_and_follows_changes() {
         "{screen}"
     );
 }
+
+#[test]
+fn a_filter_over_a_large_buffer_is_spread_over_frames_newest_first() {
+    let mut app = app();
+    let mut snapshot = sample_snapshot();
+    let lines = 50_000_usize;
+    snapshot.services[0].logs = (0..lines)
+        .map(|n| LogLine {
+            timestamp: at(1),
+            line: if n == 10 || n == lines - 3 {
+                format!("ERROR needle {n}")
+            } else {
+                format!("shipment {n} queued")
+            },
+            flagged: n == 10,
+        })
+        .collect();
+    app.on_live(LiveEvent::Snapshot(Box::new(snapshot)));
+    key(&mut app, KeyCode::Char('3'));
+    key(&mut app, KeyCode::Char('/'));
+    for c in "needle".chars() {
+        key(&mut app, KeyCode::Char(c));
+    }
+    key(&mut app, KeyCode::Enter);
+    // The first frame tests the newest 20,000 lines only: the newest match is on screen, the
+    // count is a lower bound with the progress.
+    let first = text(&render(&app, &Theme::default(), 100, 20));
+    assert!(first.contains("ERROR needle 49997"), "{first}");
+    assert!(!first.contains("ERROR needle 10"), "{first}");
+    assert!(
+        first.contains("(1+ … filtering 40 % lines, 0 flagged"),
+        "{first}"
+    );
+    let second = text(&render(&app, &Theme::default(), 100, 20));
+    assert!(second.contains("filtering 80 %"), "{second}");
+    let third = text(&render(&app, &Theme::default(), 100, 20));
+    assert!(
+        third.contains("ERROR needle 10") && third.contains("ERROR needle 49997"),
+        "{third}"
+    );
+    assert!(third.contains("(2 lines, 1 flagged)"), "{third}");
+    let cached = app.log_matches.borrow().clone().expect("cache");
+    assert_eq!(cached.newest_first, vec![lines - 3, 10]);
+    assert!(cached.complete());
+}
+
+#[test]
+fn log_matches_scan_newest_first_within_the_budget() {
+    use crate::console::state::LogMatches;
+    let mut matches = LogMatches::new(1, "s", "x", 10);
+    let keeps = |i: usize| i.is_multiple_of(3);
+    matches.scan(4, keeps, |i| i == 9);
+    assert_eq!(
+        (matches.newest_first.clone(), matches.unscanned),
+        (vec![9, 6], 6)
+    );
+    assert_eq!(matches.flagged, 1);
+    matches.scan(100, keeps, |_| false);
+    assert_eq!(matches.newest_first, vec![9, 6, 3, 0]);
+    assert!(matches.complete());
+    matches.scan(100, |_| true, |_| true);
+    assert_eq!(
+        matches.newest_first.len(),
+        4,
+        "a complete scan adds nothing"
+    );
+}

@@ -4,7 +4,7 @@
 use super::{band_style, empty_line, percent_with_band, sanitize, sparkline, titled};
 use crate::console::state::{App, View};
 use crate::console::theme::Theme;
-use crate::live::{GoldenView, TraceSummary};
+use crate::live::{GoldenView, LogLine, TraceSummary};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -119,45 +119,67 @@ pub fn logs(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
         );
         return;
     };
-    let lines: Vec<_> = match &app.filter {
-        None => service.logs.iter().collect(),
-        Some(filter) => {
-            let mut cache = app.log_matches.borrow_mut();
-            let fresh = cache.as_ref().is_some_and(|c| {
-                c.generation == app.generation
-                    && c.service == service.name
-                    && c.filter == filter.text
-            });
-            if !fresh {
-                *cache = Some(crate::console::state::LogMatches {
-                    generation: app.generation,
-                    service: service.name.clone(),
-                    filter: filter.text.clone(),
-                    indices: service
-                        .logs
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, l)| filter.keeps(&l.line))
-                        .map(|(i, _)| i)
-                        .collect(),
-                });
-            }
-            cache
-                .as_ref()
-                .map(|c| {
-                    c.indices
-                        .iter()
-                        .filter_map(|&i| service.logs.get(i))
-                        .collect()
-                })
-                .unwrap_or_default()
-        }
-    };
-    let flagged = lines.iter().filter(|l| l.flagged).count();
     let height = usize::from(area.height.saturating_sub(2));
-    let end = lines.len().saturating_sub(app.log_scroll);
-    let start = end.saturating_sub(height);
-    let shown: Vec<Line<'_>> = lines[start..end]
+    let logs = &service.logs;
+    // The lines on screen (oldest first), how many lines pass, how many of them are flagged,
+    // and how far a running filter has got.
+    let (on_screen, count, flagged, progress): (Vec<&LogLine>, usize, usize, Option<usize>) =
+        match &app.filter {
+            None => {
+                let end = logs.len().saturating_sub(app.log_scroll);
+                let start = end.saturating_sub(height);
+                (
+                    logs[start..end].iter().collect(),
+                    logs.len(),
+                    logs.iter().filter(|l| l.flagged).count(),
+                    None,
+                )
+            }
+            Some(filter) => {
+                let mut cache = app.log_matches.borrow_mut();
+                let matches = match cache.take() {
+                    Some(c)
+                        if c.generation == app.generation
+                            && c.service == service.name
+                            && c.filter == filter.text
+                            && c.total == logs.len() =>
+                    {
+                        c
+                    }
+                    _ => crate::console::state::LogMatches::new(
+                        app.generation,
+                        &service.name,
+                        &filter.text,
+                        logs.len(),
+                    ),
+                };
+                let matches = cache.insert(matches);
+                if !matches.complete() {
+                    matches.scan(
+                        crate::console::state::LogMatches::LINES_PER_FRAME,
+                        |i| logs.get(i).is_some_and(|l| filter.keeps(&l.line)),
+                        |i| logs.get(i).is_some_and(|l| l.flagged),
+                    );
+                }
+                let mut on_screen: Vec<&LogLine> = matches
+                    .newest_first
+                    .iter()
+                    .skip(app.log_scroll)
+                    .take(height)
+                    .filter_map(|&i| logs.get(i))
+                    .collect();
+                on_screen.reverse();
+                let progress = (!matches.complete())
+                    .then(|| 100 - matches.unscanned * 100 / matches.total.max(1));
+                (
+                    on_screen,
+                    matches.newest_first.len(),
+                    matches.flagged,
+                    progress,
+                )
+            }
+        };
+    let shown: Vec<Line<'_>> = on_screen
         .iter()
         .map(|l| {
             let text = format!(
@@ -173,10 +195,14 @@ pub fn logs(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
             }
         })
         .collect();
+    let count = match progress {
+        None => count.to_string(),
+        Some(percent) => format!("{count}+ … filtering {percent} %"),
+    };
     let title = format!(
         " Logs: {} ({} lines, {} flagged{}) ",
         sanitize(&service.name),
-        lines.len(),
+        count,
         flagged,
         if app.log_scroll > 0 {
             format!(", {} up", app.log_scroll)
