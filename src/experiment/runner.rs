@@ -298,10 +298,19 @@ fn observation_of(
                 };
                 let mut seen = false;
                 let mut flagged = false;
-                for kinds in timeline.scores.values() {
+                for (service, kinds) in &timeline.scores {
                     if let Some(score) = kinds.get(kind).and_then(|s| s.get(last)) {
                         seen = true;
-                        flagged |= score.is_finite() && *score >= threshold;
+                        // Decided as `eval detectors` and the incident start do: by the
+                        // deciding score where the family gives one (never above the score).
+                        let deciding = match kind {
+                            "combined" => analysis.report.verdict.get(service),
+                            "metric" => analysis.report.metrics.family.verdict.get(service),
+                            _ => None,
+                        }
+                        .and_then(|v| v.get(last))
+                        .unwrap_or(score);
+                        flagged |= deciding.is_finite() && *deciding >= threshold;
                     }
                 }
                 if seen {
