@@ -91,6 +91,12 @@ impl SeriesBuffer {
     /// queries share their boundary sample, and an out-of-order sample would break the
     /// detectors' time order.
     pub fn append(&mut self, scraped: Vec<Series>, now: Timestamp) {
+        self.append_keeping(scraped, now.minus(self.horizon));
+    }
+
+    /// As [`SeriesBuffer::append`], forgetting only samples older than `oldest` (a caller
+    /// holding an older baseline keeps more than the horizon).
+    pub fn append_keeping(&mut self, scraped: Vec<Series>, oldest: Timestamp) {
         for one in scraped {
             let samples = self.series.entry(one.labels).or_default();
             for sample in one.samples {
@@ -102,7 +108,6 @@ impl SeriesBuffer {
                 }
             }
         }
-        let oldest = now.minus(self.horizon);
         for samples in self.series.values_mut() {
             while samples.front().is_some_and(|s| s.timestamp < oldest) {
                 samples.pop_front();
@@ -183,6 +188,28 @@ mod tests {
                 .collect::<Vec<_>>()
         );
         assert_eq!(buffer.since(Timestamp::from_secs(50))[0].samples.len(), 1);
+    }
+
+    #[test]
+    fn a_held_baseline_keeps_samples_past_the_horizon() {
+        let mut buffer = SeriesBuffer::new(Duration::from_secs(30));
+        let labels: Labels = [("__name__".to_owned(), "up".to_owned())].into();
+        for t in [0, 15, 30, 45, 60] {
+            let one = vec![Series {
+                labels: labels.clone(),
+                samples: vec![Sample {
+                    timestamp: Timestamp::from_secs(t),
+                    value: 1.0,
+                }],
+            }];
+            buffer.append_keeping(one, Timestamp::from_secs(10));
+        }
+        let times: Vec<i64> = buffer.since(Timestamp::from_secs(0))[0]
+            .samples
+            .iter()
+            .map(|s| s.timestamp.0 / 1_000_000_000)
+            .collect();
+        assert_eq!(times, vec![15, 30, 45, 60]);
     }
 
     #[test]

@@ -11,7 +11,7 @@ use crate::scenario::Scenario;
 use crate::sim::run::{SCRAPE_INTERVAL, config_for, scrape_series};
 use crate::sim::{Emitted, Simulation};
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, Sender, SyncSender, TrySendError};
 use std::sync::{Arc, mpsc};
 use std::thread::JoinHandle;
@@ -262,6 +262,7 @@ pub fn start_simulation(
         config,
         history_len,
         past,
+        IncidentWatch::new(),
     )?;
     let engine_paused = Arc::clone(&paused);
     let engine_stop = Arc::clone(&stop);
@@ -361,8 +362,52 @@ impl InFlight {
     }
 }
 
+/// When the open incident began, as the analyses see it: the start of the first analysis of an
+/// uninterrupted run of analyses that report an incident (later analyses of the same incident,
+/// whose windows begin inside it, do not move it); `None` once an analysis sees none. The live
+/// poller holds its baseline there, so a long incident is never learned as normal.
+#[derive(Debug, Clone, Default)]
+pub struct IncidentWatch(Arc<AtomicI64>);
+
+impl IncidentWatch {
+    const NONE: i64 = i64::MIN;
+
+    /// No incident seen yet.
+    #[must_use]
+    pub fn new() -> Self {
+        Self(Arc::new(AtomicI64::new(Self::NONE)))
+    }
+
+    /// The open incident's start.
+    #[must_use]
+    pub fn since(&self) -> Option<Timestamp> {
+        match self.0.load(Ordering::Acquire) {
+            Self::NONE => None,
+            nanos => Some(Timestamp(nanos)),
+        }
+    }
+
+    /// Takes one analysis: an incident that started at `start` (kept if one is already open),
+    /// or none.
+    pub fn observe(&self, incident: bool, start: Option<Timestamp>) {
+        match (incident, start) {
+            (true, Some(start)) => {
+                let _ = self.0.compare_exchange(
+                    Self::NONE,
+                    start.0,
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                );
+            }
+            (true, None) => {}
+            (false, _) => self.0.store(Self::NONE, Ordering::Release),
+        }
+    }
+}
+
 /// Starts the thread that analyses the jobs it receives and publishes their snapshots; it
-/// counts each job done in `in_flight`.
+/// counts each job done in `in_flight` and tells `watch` about incidents.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn spawn_analysis_worker(
     jobs: Receiver<AnalysisJob>,
     in_flight: InFlight,
@@ -371,6 +416,7 @@ pub(super) fn spawn_analysis_worker(
     config: AnalysisConfig,
     history_len: usize,
     past: Option<Retriever>,
+    watch: IncidentWatch,
 ) -> std::io::Result<JoinHandle<()>> {
     std::thread::Builder::new()
         .name("baynet-analysis".to_owned())
@@ -383,10 +429,12 @@ pub(super) fn spawn_analysis_worker(
                 history_len,
                 &stop,
                 past,
+                &watch,
             );
         })
 }
 
+#[allow(clippy::too_many_arguments)]
 fn analysis_worker(
     jobs: &Receiver<AnalysisJob>,
     in_flight: &InFlight,
@@ -395,6 +443,7 @@ fn analysis_worker(
     history_len: usize,
     stop: &AtomicBool,
     mut past: Option<Retriever>,
+    watch: &IncidentWatch,
 ) {
     let mut history = BTreeMap::new();
     while !stop.load(Ordering::Relaxed) {
@@ -410,6 +459,9 @@ fn analysis_worker(
             past.as_mut(),
         );
         in_flight.done();
+        if snapshot.problem.is_none() {
+            watch.observe(snapshot.incident, snapshot.incident_start);
+        }
         if sender
             .send(LiveEvent::Snapshot(Box::new(snapshot)))
             .is_err()
@@ -777,6 +829,7 @@ mod tests {
             AnalysisConfig::default(),
             5,
             None,
+            IncidentWatch::new(),
         )
         .expect("worker");
         let mut handed = 0;

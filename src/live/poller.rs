@@ -8,7 +8,9 @@
 //! stops the others; its error is shown in the status bar until it recovers.
 
 use super::buffers::{Ring, SeriesBuffer};
-use super::engine::{Handed, InFlight, LiveHandle, recent_logs, spawn_analysis_worker};
+use super::engine::{
+    Handed, InFlight, IncidentWatch, LiveHandle, recent_logs, spawn_analysis_worker,
+};
 use super::snapshot::{AnalysisJob, Retriever};
 use super::{LiveError, LiveEvent, PartHealth, Phase, SourceStatus};
 use crate::analysis::AnalysisConfig;
@@ -48,6 +50,9 @@ pub struct PollSettings {
     pub max_spans: usize,
     /// Previous P(outage) values kept per service.
     pub history_len: usize,
+    /// While an incident is open the baseline stays the `baseline` before its start, for at
+    /// most this long (then it slides again: the incident has become the normal).
+    pub max_frozen: Duration,
 }
 
 impl Default for PollSettings {
@@ -66,6 +71,7 @@ impl Default for PollSettings {
             max_log_lines: 100_000,
             max_spans: 200_000,
             history_len: 60,
+            max_frozen: Duration::from_secs(2 * 3600),
         }
     }
 }
@@ -81,11 +87,16 @@ impl PollSettings {
 /// The analysed window and its baseline at `now`: the window ends on the last whole step and
 /// is at most `max_window` long; the baseline is the `baseline` before it, clipped to the data
 /// held (`oldest`). `None` while less than one step of baseline and two steps of window exist.
+///
+/// During an incident that began at `incident_since` before the window, the baseline is the
+/// `baseline` before the incident instead (what was normal then, not the incident itself), for
+/// at most `max_frozen` and while at least one step of it is held.
 #[must_use]
 pub fn live_windows(
     settings: &PollSettings,
     oldest: Timestamp,
     now: Timestamp,
+    incident_since: Option<Timestamp>,
 ) -> Option<(TimeRange, TimeRange)> {
     let step = i64::try_from(settings.window_step.as_nanos())
         .ok()
@@ -99,11 +110,41 @@ pub fn live_windows(
         return None;
     }
     let start = Timestamp(end.0 - steps * step);
+    let window = TimeRange::new(start, end)?;
+    if let Some(frozen) = incident_since.and_then(|since| frozen_baseline(settings, oldest, since))
+        && frozen.end < start
+        && start.since(frozen.end) <= settings.max_frozen
+    {
+        return Some((frozen, window));
+    }
     let baseline_start = start.minus(settings.baseline).max(oldest);
-    Some((
-        TimeRange::new(baseline_start, start)?,
-        TimeRange::new(start, end)?,
-    ))
+    Some((TimeRange::new(baseline_start, start)?, window))
+}
+
+/// The `baseline` before an incident that began at `since`, clipped to `oldest`; `None` when
+/// less than one detector step of it is held.
+fn frozen_baseline(
+    settings: &PollSettings,
+    oldest: Timestamp,
+    since: Timestamp,
+) -> Option<TimeRange> {
+    let baseline = TimeRange::new(since.minus(settings.baseline).max(oldest), since)?;
+    (baseline.duration() >= settings.window_step).then_some(baseline)
+}
+
+/// The oldest data to keep at `now`: the horizon, or the start of a held baseline.
+fn keep_from(
+    settings: &PollSettings,
+    now: Timestamp,
+    incident_since: Option<Timestamp>,
+) -> Timestamp {
+    let horizon = now.minus(settings.horizon());
+    match incident_since {
+        Some(since) if now.since(since) <= settings.max_frozen + settings.max_window => {
+            horizon.min(since.minus(settings.baseline))
+        }
+        _ => horizon,
+    }
 }
 
 /// Span ids seen recently (a trace found by two overlapping searches is kept once).
@@ -154,6 +195,10 @@ struct State {
     /// period and everything after it as new).
     started: Timestamp,
     first_data: Option<Timestamp>,
+    /// The open incident (set by the analysis worker).
+    watch: IncidentWatch,
+    /// Metric samples older than this are forgotten.
+    keep_from: Timestamp,
 }
 
 /// Notes how a part's poll went; a part the user did not configure is left out of the status
@@ -309,7 +354,7 @@ async fn poll_once(
         });
     }
     if let Ok(Some(series)) = series {
-        state.series.append(series, now);
+        state.series.append_keeping(series, state.keep_from);
         state.series_from = now;
     }
     note(&mut state.health, "graph", &graph, |g| {
@@ -339,7 +384,7 @@ fn job_of(settings: &PollSettings, label: &str, state: &State, now: Timestamp) -
     let oldest = state
         .first_data
         .map_or(now, |first| first.max(state.started));
-    let windows = live_windows(settings, oldest, now);
+    let windows = live_windows(settings, oldest, now, state.watch.since());
     let from = windows.map_or(oldest, |(baseline, _)| baseline.start);
     let spans: Vec<Span> = state
         .spans
@@ -404,6 +449,7 @@ pub fn start_live(
     let in_flight = InFlight::default();
     let paused = Arc::new(AtomicBool::new(false));
     let stop = Arc::new(AtomicBool::new(false));
+    let watch = IncidentWatch::new();
     let worker = spawn_analysis_worker(
         job_receiver,
         in_flight.clone(),
@@ -412,6 +458,7 @@ pub fn start_live(
         config,
         settings.history_len,
         past,
+        watch.clone(),
     )?;
     let engine_paused = Arc::clone(&paused);
     let engine_stop = Arc::clone(&stop);
@@ -427,6 +474,7 @@ pub fn start_live(
                 (&job_sender, &in_flight),
                 &engine_paused,
                 &engine_stop,
+                watch,
             );
         })?;
     Ok(LiveHandle::new(events, paused, stop, vec![poller, worker]))
@@ -442,6 +490,7 @@ fn poll_loop(
     (jobs, in_flight): (&SyncSender<AnalysisJob>, &InFlight),
     paused: &AtomicBool,
     stop: &AtomicBool,
+    watch: IncidentWatch,
 ) {
     let label = format!("live: {}", source.describe());
     let now = clock().minus(settings.lag);
@@ -458,6 +507,8 @@ fn poll_loop(
         health: BTreeMap::new(),
         started,
         first_data: None,
+        watch,
+        keep_from: started,
     };
     let mut next_poll = Instant::now();
     let mut last_status = Instant::now();
@@ -496,10 +547,12 @@ fn poll_loop(
             return;
         }
         shown_at = now;
-        // Forget what fell out of the horizon (the log ring and span ring are bounded by count).
-        let oldest = now.minus(settings.horizon());
+        // Forget what fell out of the horizon, or before a baseline held during an incident
+        // (the log ring and span ring are bounded by count as well).
+        let oldest = keep_from(settings, now, state.watch.since());
         state.started = state.started.max(oldest);
         let keep_from = oldest.minus(settings.window_step);
+        state.keep_from = keep_from;
         state.logs.drop_front_while(|r| r.timestamp < keep_from);
         state.spans.drop_front_while(|s| s.start < keep_from);
         due = Some(now);
@@ -513,6 +566,7 @@ fn poll_loop(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::live::Snapshot;
 
     fn settings() -> PollSettings {
         PollSettings {
@@ -528,21 +582,85 @@ mod tests {
         let s = settings();
         let oldest = Timestamp::from_secs(1_000);
         // 2 min 10 s held: one step of baseline and one of window is not enough.
-        assert_eq!(live_windows(&s, oldest, Timestamp::from_secs(1_130)), None);
+        assert_eq!(
+            live_windows(&s, oldest, Timestamp::from_secs(1_130), None),
+            None
+        );
         let (baseline, window) =
-            live_windows(&s, oldest, Timestamp::from_secs(1_000 + 200)).expect("windows");
+            live_windows(&s, oldest, Timestamp::from_secs(1_000 + 200), None).expect("windows");
         assert_eq!(window.end, Timestamp::from_secs(1_200));
         assert_eq!(window.duration(), Duration::from_secs(120));
         assert_eq!(baseline.start, oldest);
         assert_eq!(baseline.end, window.start);
         // Plenty held: the window is max_window and the baseline the full length before it.
         let now = Timestamp::from_secs(100_030);
-        let (baseline, window) = live_windows(&s, Timestamp::from_secs(10), now).expect("windows");
+        let (baseline, window) =
+            live_windows(&s, Timestamp::from_secs(10), now, None).expect("windows");
         assert_eq!(window.end, Timestamp::from_secs(99_960 + 60));
         assert_eq!(window.duration(), Duration::from_secs(300));
         assert_eq!(baseline.duration(), Duration::from_secs(600));
         assert_eq!(baseline.end, window.start);
         assert_eq!(window.end.0 % 60_000_000_000, 0);
+    }
+
+    #[test]
+    fn an_open_incident_holds_the_baseline_before_it() {
+        let s = settings();
+        let oldest = Timestamp::from_secs(0);
+        let now = Timestamp::from_secs(36_000);
+        let secs = Timestamp::from_secs;
+        // Incident for 30 minutes: the baseline is the 10 minutes before it, not the 10
+        // minutes before the window (which are the incident).
+        let since = secs(36_000 - 1_800);
+        let (baseline, window) = live_windows(&s, oldest, now, Some(since)).expect("windows");
+        assert_eq!(
+            window,
+            TimeRange::new(secs(35_700), secs(36_000)).expect("range")
+        );
+        assert_eq!(
+            baseline,
+            TimeRange::new(secs(33_600), since).expect("range")
+        );
+        // Begun inside the window: the usual baseline already ends before it.
+        let recent = live_windows(&s, oldest, now, Some(secs(35_800))).expect("windows");
+        assert_eq!(
+            recent,
+            live_windows(&s, oldest, now, None).expect("windows")
+        );
+        // Clipped to the data held, and given up when less than a step of it is held.
+        let (clipped, _) =
+            live_windows(&s, secs(34_000), now, Some(secs(34_300))).expect("windows");
+        assert_eq!(
+            clipped,
+            TimeRange::new(secs(34_000), secs(34_300)).expect("range")
+        );
+        let (sliding, _) =
+            live_windows(&s, secs(34_000), now, Some(secs(34_030))).expect("windows");
+        assert_eq!(sliding.end, window.start);
+        // Older than max_frozen: the incident has become the normal.
+        let old = secs(35_700 - 7_201);
+        let (baseline, _) = live_windows(&s, oldest, now, Some(old)).expect("windows");
+        assert_eq!(baseline.end, window.start);
+        // What is kept: back to the held baseline's start, else the horizon.
+        assert_eq!(keep_from(&s, now, Some(since)), secs(33_600));
+        assert_eq!(keep_from(&s, now, None), now.minus(s.horizon()));
+        assert_eq!(keep_from(&s, now, Some(old)), now.minus(s.horizon()));
+    }
+
+    #[test]
+    fn the_incident_watch_keeps_the_first_start_until_the_incident_ends() {
+        let watch = IncidentWatch::new();
+        assert_eq!(watch.since(), None);
+        watch.observe(false, None);
+        assert_eq!(watch.since(), None);
+        watch.observe(true, Some(Timestamp::from_secs(100)));
+        watch.observe(true, Some(Timestamp::from_secs(400)));
+        watch.observe(true, None);
+        assert_eq!(watch.since(), Some(Timestamp::from_secs(100)));
+        watch.observe(false, Some(Timestamp::from_secs(500)));
+        assert_eq!(watch.since(), None);
+        watch.observe(true, Some(Timestamp::from_secs(900)));
+        assert_eq!(watch.since(), Some(Timestamp::from_secs(900)));
     }
 
     #[test]
@@ -574,25 +692,29 @@ mod tests {
         assert!(seen.fresh(&with(1)), "forgotten after the capacity");
     }
 
-    /// The poller over the simulator served in-process, with a clock that runs 30 s of data
-    /// time per poll: the console sees the baseline, then payment turning red once the fault
-    /// starts, and every part reports healthy.
-    #[test]
-    fn polling_a_source_ranks_the_failing_service() {
+    /// Polls scenario 06 (payment pod failure after a 10-minute baseline, lasting `fault`)
+    /// served in-process, with a clock that starts a minute before the fault and runs `tick`
+    /// of data time per snapshot the test receives (not per clock read, so a loaded machine,
+    /// where polls outrun analyses, sees the same sequence of windows). Hands every snapshot
+    /// to `done` until it says so or `limit` passes; returns the last part health seen.
+    fn poll_payment_failure(
+        fault: Duration,
+        (tick, limit): (Duration, Duration),
+        mut done: impl FnMut(&Snapshot, Timestamp) -> bool,
+    ) -> Vec<PartHealth> {
         use std::sync::atomic::AtomicI64;
         let scenario = crate::scenario::resolve("06").expect("scenario 06");
         let mut config = crate::sim::run::config_for(&scenario, 3);
         config.baseline = Duration::from_secs(600);
-        config.fault_duration = Duration::from_secs(360);
+        config.fault_duration = fault;
         config.recovery = Duration::from_secs(60);
         let fault_start = config.start.plus(config.baseline);
         let source = crate::source::MemorySource::simulate(config).expect("simulation");
         let clock_at = Arc::new(AtomicI64::new(fault_start.minus(Duration::from_secs(60)).0));
         let ticking = Arc::clone(&clock_at);
-        // Simulated time moves 30 s per snapshot the test receives (not per clock read), so a
-        // loaded machine, where polls outrun analyses, sees the same sequence of windows.
         let clock: Clock = Arc::new(move || Timestamp(ticking.load(Ordering::Relaxed)));
-        let step = || clock_at.fetch_add(30_000_000_000, Ordering::Relaxed);
+        let tick = i64::try_from(tick.as_nanos()).expect("tick");
+        let step = || clock_at.fetch_add(tick, Ordering::Relaxed);
         let settings = PollSettings {
             every: Duration::from_millis(20),
             baseline: Duration::from_secs(480),
@@ -609,30 +731,15 @@ mod tests {
         )
         .expect("starts");
         let started = Instant::now();
-        let mut red = None;
         let mut health = Vec::new();
         let mut last_snapshot = Instant::now();
-        while started.elapsed() < Duration::from_secs(120) && red.is_none() {
+        while started.elapsed() < limit {
             match handle.events.recv_timeout(Duration::from_millis(200)) {
                 Ok(LiveEvent::Snapshot(snapshot)) => {
                     step();
                     last_snapshot = Instant::now();
-                    if snapshot.window.is_some_and(|w| w.end <= fault_start) {
-                        assert!(
-                            !snapshot.incident,
-                            "no incident before the fault: {} {:?} {:?} {:#?}",
-                            snapshot.verdict,
-                            snapshot.baseline,
-                            snapshot.window,
-                            snapshot.services.first().map(|s| &s.evidence)
-                        );
-                    }
-                    if snapshot
-                        .services
-                        .first()
-                        .is_some_and(|s| s.band == crate::rca::Band::Red)
-                    {
-                        red = Some(snapshot);
+                    if done(&snapshot, fault_start) {
+                        break;
                     }
                 }
                 Ok(LiveEvent::Status(status)) => {
@@ -652,6 +759,36 @@ mod tests {
             }
         }
         handle.stop();
+        health
+    }
+
+    /// The console sees the baseline, then payment turning red once the fault starts, and
+    /// every part reports healthy.
+    #[test]
+    fn polling_a_source_ranks_the_failing_service() {
+        let mut red = None;
+        let pace = (Duration::from_secs(30), Duration::from_secs(120));
+        let health =
+            poll_payment_failure(Duration::from_secs(360), pace, |snapshot, fault_start| {
+                if snapshot.window.is_some_and(|w| w.end <= fault_start) {
+                    assert!(
+                        !snapshot.incident,
+                        "no incident before the fault: {} {:?} {:?} {:#?}",
+                        snapshot.verdict,
+                        snapshot.baseline,
+                        snapshot.window,
+                        snapshot.services.first().map(|s| &s.evidence)
+                    );
+                }
+                if snapshot
+                    .services
+                    .first()
+                    .is_some_and(|s| s.band == crate::rca::Band::Red)
+                {
+                    red = Some(snapshot.clone());
+                }
+                red.is_some()
+            });
         let red = red.expect("a red service within 120 s");
         assert_eq!(red.services[0].name, "payment", "{}", red.verdict);
         let parts: Vec<&str> = health.iter().map(|h| h.part.as_str()).collect();
@@ -660,5 +797,40 @@ mod tests {
             "{health:?}"
         );
         assert!(health.iter().all(|h| h.ok), "{health:?}");
+    }
+
+    /// A fault that outlasts the baseline plus the window (20 minutes against 8 + 5): 12
+    /// minutes in, the sliding baseline would be nothing but the fault; it stays the one
+    /// before the incident, and payment is still red.
+    #[test]
+    fn a_long_incident_is_not_learned_as_normal() {
+        let mut last = None;
+        let pace = (Duration::from_secs(60), Duration::from_secs(240));
+        poll_payment_failure(Duration::from_secs(1_200), pace, |snapshot, fault_start| {
+            let late = snapshot
+                .window
+                .is_some_and(|w| w.start >= fault_start.plus(Duration::from_secs(12 * 60)));
+            if late {
+                last = Some(snapshot.clone());
+            }
+            late
+        });
+        let last = last.expect("an analysis 12 minutes into the fault within 240 s");
+        let (baseline, window) = (
+            last.baseline.expect("baseline"),
+            last.window.expect("window"),
+        );
+        assert!(
+            baseline.end < window.start && baseline.end <= last.incident_start.expect("start"),
+            "{baseline:?} {window:?} {:?}",
+            last.incident_start
+        );
+        let top = &last.services[0];
+        assert_eq!(
+            (top.name.as_str(), top.band),
+            ("payment", crate::rca::Band::Red),
+            "{}",
+            last.verdict
+        );
     }
 }
