@@ -280,8 +280,19 @@ fn is_ipv6(t: &[u8]) -> bool {
     if t.len() < 2 || t.len() > 45 {
         return false;
     }
-    let colons = t.iter().filter(|&&b| b == b':').count();
-    let double = t.windows(2).any(|w| w == b"::");
+    // One pass: colons, `::`, and an early no for any byte that no group or IPv4 tail allows.
+    let mut colons = 0;
+    let mut double = false;
+    let mut previous = 0;
+    for &b in t {
+        if b == b':' {
+            colons += 1;
+            double |= previous == b':';
+        } else if !(b.is_ascii_hexdigit() || b == b'.') {
+            return false;
+        }
+        previous = b;
+    }
     if !(double && colons >= 2 || colons == 7) {
         return false;
     }
