@@ -12,13 +12,18 @@
 //! (the masked text of the line that created the cluster). A cluster keeps its id when its
 //! template generalises, and the same input gives the same ids in every run and process.
 //!
-//! Speed: tokens are interned to `u32` once (a hand-rolled Fx hash), so matching compares
-//! integers; per line the only allocations are for new clusters and new tokens. A raw token
-//! that masking once left unchanged is looked up directly (one hash probe, no masking).
+//! Speed: tokens are interned to `u32` once, so matching compares integers. The token table
+//! (a `hashbrown::HashTable`) is probed with a hash computed per token word by word right after
+//! the line is split (eight bytes at a time), and compares texts word-wise. A raw token
+//! remembers the id of its masked form, so a raw token seen before is one hash probe and is not
+//! masked again (masking is a pure function of the token, so ids, texts and clusters are the
+//! same as masking every time); tokens that are nearly always unique (timestamps, durations,
+//! UUIDs, decimal numbers) are not remembered. Per line the only allocations are for new
+//! clusters and new tokens.
 //!
 //! Invariants: never panics on any input; at most `max_tokens` distinct tokens are interned,
-//! later unseen tokens share an id that never equals anything (memory stays bounded on
-//! adversarial input).
+//! later unseen tokens share an id that never equals anything, and at most `max_tokens` more
+//! raw tokens are remembered (memory stays bounded on adversarial input).
 
 use super::mask::{Mask, mask_token};
 use hashbrown::HashTable;
@@ -658,5 +663,32 @@ mod tests {
             drain.add("s", &format!("word{i}x alpha{i}y"));
         }
         assert!(drain.texts.len() <= 4);
+        assert!(drain.interned.len() <= 8);
+    }
+
+    #[test]
+    fn remembered_raw_tokens_mine_like_fresh_ones() {
+        // Each line twice: the second time every raw token comes from the table.
+        let lines = [
+            "GET /carts/57a9/items 200 from 10.0.0.1:8080 user=alice",
+            "GET /carts/57b0/items 503 from 10.0.0.2:8080 user=bob",
+            "retry 3 of 5 for 0x7fff5a",
+        ];
+        let mut twice = Drain::default();
+        let mut once = Drain::default();
+        for line in lines {
+            let first = twice.add("s", line);
+            assert_eq!(twice.add("s", line), first);
+            assert_eq!(once.add("s", line), first);
+        }
+        assert_eq!(twice.clusters().len(), once.clusters().len());
+        for index in 0..once.clusters().len() {
+            assert_eq!(twice.template_text(index), once.template_text(index));
+            assert_eq!(twice.clusters()[index].id, once.clusters()[index].id);
+        }
+        assert_eq!(
+            twice.template_text(0),
+            "GET <PATH> <NUM> from <IP> <*>"
+        );
     }
 }
