@@ -241,6 +241,14 @@ fn split_ranges(b: &[u8], mut each: impl FnMut(usize, usize)) {
     }
 }
 
+/// One service's tree: token count → first level.
+#[derive(Debug)]
+struct Root {
+    hash: u64,
+    service: Box<str>,
+    by_len: FxMap<usize, Node>,
+}
+
 #[derive(Debug, Default)]
 struct Node {
     children: FxMap<u32, Node>,
@@ -270,7 +278,7 @@ pub struct Drain {
     texts: Vec<Box<str>>,
     has_digit: Vec<bool>,
     /// service → token count → tree.
-    roots: FxMap<Box<str>, FxMap<usize, Node>>,
+    roots: HashTable<Root>,
     clusters: Vec<Cluster>,
     line_tokens: Vec<u32>,
     buffer: String,
@@ -295,7 +303,7 @@ impl Drain {
             raw_only: 0,
             texts: Vec::new(),
             has_digit: Vec::new(),
-            roots: FxMap::default(),
+            roots: HashTable::new(),
             clusters: Vec::new(),
             line_tokens: Vec::new(),
             buffer: String::new(),
@@ -447,12 +455,21 @@ impl Drain {
     pub fn match_line(&mut self, service: &str, line: &str) -> Option<ClusterIndex> {
         self.tokenize(line);
         let tokens = std::mem::take(&mut self.line_tokens);
-        let found = self.roots.get(service).and_then(|root| {
+        let found = self.root(service).and_then(|root| {
             let leaf = Self::search(root, &tokens, self.config.depth)?;
             self.best_cluster(&leaf.clusters, &tokens)
         });
         self.line_tokens = tokens;
         found
+    }
+
+    fn root(&self, service: &str) -> Option<&FxMap<usize, Node>> {
+        let hash = hash_token(service.as_bytes());
+        self.roots
+            .find(hash, |root| {
+                root.hash == hash && same_token(root.service.as_bytes(), service.as_bytes())
+            })
+            .map(|root| &root.by_len)
     }
 
     /// Tokens used for routing: Drain3's `max_node_depth − 1`, and never the last token.
@@ -471,9 +488,11 @@ impl Drain {
         Some(node)
     }
 
-    /// Drain3's `fast_match`: highest similarity, ties to the most wildcards.
+    /// Drain3's `fast_match`: highest similarity, ties to the most wildcards. Candidates have
+    /// the line's token count, so similarity order is the order of equal-token counts; the
+    /// share is computed once, for the threshold.
     fn best_cluster(&self, candidates: &[ClusterIndex], tokens: &[u32]) -> Option<ClusterIndex> {
-        let mut best: Option<(ClusterIndex, f64, usize)> = None;
+        let mut best: Option<(ClusterIndex, usize, usize)> = None;
         for &index in candidates {
             let cluster = &self.clusters[index];
             if cluster.tokens.len() != tokens.len() {
@@ -488,25 +507,24 @@ impl Drain {
                     equal += 1;
                 }
             }
-            #[allow(clippy::cast_precision_loss)]
-            let similarity = if tokens.is_empty() {
-                1.0
-            } else {
-                equal as f64 / tokens.len() as f64
-            };
-            let better =
-                best.is_none_or(|(_, s, w)| similarity > s || similarity == s && wildcards > w);
+            let better = best.is_none_or(|(_, e, w)| equal > e || equal == e && wildcards > w);
             if better {
-                best = Some((index, similarity, wildcards));
+                best = Some((index, equal, wildcards));
             }
         }
-        best.filter(|(_, s, _)| *s >= self.config.similarity)
-            .map(|(index, _, _)| index)
+        let (index, equal, _) = best?;
+        #[allow(clippy::cast_precision_loss)]
+        let similarity = if tokens.is_empty() {
+            1.0
+        } else {
+            equal as f64 / tokens.len() as f64
+        };
+        (similarity >= self.config.similarity).then_some(index)
     }
 
     fn add_tokens(&mut self, service: &str, tokens: &[u32]) -> ClusterIndex {
         let depth = self.config.depth;
-        if let Some(root) = self.roots.get(service)
+        if let Some(root) = self.root(service)
             && let Some(leaf) = Self::search(root, tokens, depth)
             && let Some(index) = self.best_cluster(&leaf.clusters, tokens)
         {
@@ -536,13 +554,25 @@ impl Drain {
         });
         let max_children = self.config.max_children.max(1);
         let has_digit = &self.has_digit;
-        if !self.roots.contains_key(service) {
-            self.roots.insert(service.into(), FxMap::default());
-        }
-        let Some(root) = self.roots.get_mut(service) else {
-            return index;
+        let hash = hash_token(service.as_bytes());
+        let root = match self.roots.find_entry(hash, |root| {
+            root.hash == hash && same_token(root.service.as_bytes(), service.as_bytes())
+        }) {
+            Ok(entry) => entry.into_mut(),
+            Err(absent) => absent
+                .into_table()
+                .insert_unique(
+                    hash,
+                    Root {
+                        hash,
+                        service: service.into(),
+                        by_len: FxMap::default(),
+                    },
+                    |root| root.hash,
+                )
+                .into_mut(),
         };
-        let mut node = root.entry(tokens.len()).or_default();
+        let mut node = root.by_len.entry(tokens.len()).or_default();
         for &token in tokens.iter().take(Self::routing(depth, tokens.len())) {
             let digit = token == OVERFLOW || has_digit.get(token as usize).copied().unwrap_or(true);
             let key = if node.children.contains_key(&token) {
@@ -686,9 +716,6 @@ mod tests {
             assert_eq!(twice.template_text(index), once.template_text(index));
             assert_eq!(twice.clusters()[index].id, once.clusters()[index].id);
         }
-        assert_eq!(
-            twice.template_text(0),
-            "GET <PATH> <NUM> from <IP> <*>"
-        );
+        assert_eq!(twice.template_text(0), "GET <PATH> <NUM> from <IP> <*>");
     }
 }
