@@ -12,15 +12,21 @@
 //! (the masked text of the line that created the cluster). A cluster keeps its id when its
 //! template generalises, and the same input gives the same ids in every run and process.
 //!
-//! Speed: tokens are interned to `u32` once (a hand-rolled Fx hash), so matching compares
-//! integers; per line the only allocations are for new clusters and new tokens. A raw token
-//! that masking once left unchanged is looked up directly (one hash probe, no masking).
+//! Speed: tokens are interned to `u32` once, so matching compares integers. The token table
+//! (a `hashbrown::HashTable`) is probed with a hash computed per token word by word right after
+//! the line is split (eight bytes at a time), and compares texts word-wise. A raw token
+//! remembers the id of its masked form, so a raw token seen before is one hash probe and is not
+//! masked again (masking is a pure function of the token, so ids, texts and clusters are the
+//! same as masking every time); tokens that are nearly always unique (timestamps, durations,
+//! UUIDs, decimal numbers) are not remembered. Per line the only allocations are for new
+//! clusters and new tokens.
 //!
 //! Invariants: never panics on any input; at most `max_tokens` distinct tokens are interned,
-//! later unseen tokens share an id that never equals anything (memory stays bounded on
-//! adversarial input).
+//! later unseen tokens share an id that never equals anything, and at most `max_tokens` more
+//! raw tokens are remembered (memory stays bounded on adversarial input).
 
-use super::mask::mask_token;
+use super::mask::{Mask, mask_token};
+use hashbrown::HashTable;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -111,13 +117,136 @@ impl Hasher for FxHasher {
 
 type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
-/// An interned token. `verbatim`: a raw token with this text was seen and masking left it
-/// unchanged, so the raw text maps to `id` without running the masker again (masking is a pure
-/// function of the token).
-#[derive(Debug, Clone, Copy)]
-struct Interned {
+/// One entry of the token table, keyed by a token text. The text can play two roles: a
+/// dictionary text (a masked token; `id` is its interned id) and a raw token seen in a line
+/// (`raw` is the id of its masked form, so the raw text maps to it without running the masker
+/// again: masking is a pure function of the token). Either field may be [`UNSET`].
+#[derive(Debug)]
+struct Slot {
+    hash: u64,
+    text: Box<str>,
     id: u32,
-    verbatim: bool,
+    raw: u32,
+}
+
+/// Neither an id nor [`OVERFLOW`]: the field of a [`Slot`] is not known yet.
+const UNSET: u32 = u32::MAX - 1;
+
+/// The 64-bit little-endian word at `b[i..i + 8]` (callers keep `i + 8 <= b.len()`).
+fn word(b: &[u8], i: usize) -> u64 {
+    let mut w = [0_u8; 8];
+    w.copy_from_slice(&b[i..i + 8]);
+    u64::from_le_bytes(w)
+}
+
+/// The 32-bit little-endian word at `b[i..i + 4]` (callers keep `i + 4 <= b.len()`).
+fn half(b: &[u8], i: usize) -> u64 {
+    let mut w = [0_u8; 4];
+    w.copy_from_slice(&b[i..i + 4]);
+    u64::from(u32::from_le_bytes(w))
+}
+
+/// 64 × 64 → 128-bit multiply, folded (the mixing step of foldhash / wyhash).
+fn fold(a: u64, b: u64) -> u64 {
+    let product = u128::from(a) * u128::from(b);
+    #[allow(clippy::cast_possible_truncation)]
+    let low = product as u64;
+    low ^ (product >> 64) as u64
+}
+
+/// A fast hash of a token's bytes: whole words, the tail as one overlapping word.
+fn hash_token(b: &[u8]) -> u64 {
+    const K0: u64 = 0x243f_6a88_85a3_08d3;
+    const K1: u64 = 0x9e37_79b9_7f4a_7c15;
+    let n = b.len();
+    let mut h = K0 ^ n as u64;
+    if n >= 8 {
+        let mut i = 0;
+        while i + 8 < n {
+            h = fold(h ^ word(b, i), K1);
+            i += 8;
+        }
+        h = fold(h ^ word(b, n - 8), K1);
+    } else if n >= 4 {
+        h = fold(h ^ half(b, 0) ^ (half(b, n - 4) << 32), K1);
+    } else if n > 0 {
+        let v = u64::from(b[0]) | u64::from(b[n / 2]) << 8 | u64::from(b[n - 1]) << 16;
+        h = fold(h ^ v, K1);
+    }
+    fold(h, K0)
+}
+
+/// Byte equality of two tokens, word by word (tokens are short; no call into `memcmp`).
+fn same_token(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    if n >= 8 {
+        let mut i = 0;
+        while i + 8 < n {
+            if word(a, i) != word(b, i) {
+                return false;
+            }
+            i += 8;
+        }
+        word(a, n - 8) == word(b, n - 8)
+    } else if n >= 4 {
+        half(a, 0) == half(b, 0) && half(a, n - 4) == half(b, n - 4)
+    } else {
+        // 0 to 3 bytes: positions 0, n / 2 and n − 1 cover them all.
+        n == 0 || a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1]
+    }
+}
+
+/// `split_ascii_whitespace` by byte ranges, eight bytes at a time: calls `each(start, end)` for
+/// every maximal run of bytes that are not ASCII whitespace (space, `\t`, `\n`, `\x0c`, `\r`).
+fn split_ranges(b: &[u8], mut each: impl FnMut(usize, usize)) {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let n = b.len();
+    let mut i = 0;
+    loop {
+        while i < n && b[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        if i >= n {
+            return;
+        }
+        let start = i;
+        i += 1;
+        // The first byte ≤ 0x20 of each word is found exactly (borrows only reach higher
+        // bytes); it ends the token if it is whitespace.
+        loop {
+            if i + 8 <= n {
+                let w = word(b, i);
+                let low = w.wrapping_sub(ONES * 0x21) & !w & HIGH;
+                if low == 0 {
+                    i += 8;
+                    continue;
+                }
+                i += (low.trailing_zeros() / 8) as usize;
+                if b[i].is_ascii_whitespace() {
+                    break;
+                }
+                i += 1;
+            } else {
+                while i < n && !b[i].is_ascii_whitespace() {
+                    i += 1;
+                }
+                break;
+            }
+        }
+        each(start, i);
+    }
+}
+
+/// One service's tree: token count → first level.
+#[derive(Debug)]
+struct Root {
+    hash: u64,
+    service: Box<str>,
+    by_len: FxMap<usize, Node>,
 }
 
 #[derive(Debug, Default)]
@@ -126,16 +255,30 @@ struct Node {
     clusters: Vec<ClusterIndex>,
 }
 
+/// Whether a raw token is likely to occur again, so that remembering its masked form pays:
+/// timestamps, durations, UUIDs and decimal numbers are mostly unique per line and are masked
+/// each time instead (either way the result is the same).
+fn worth_remembering(mask: Option<Mask>, token: &str) -> bool {
+    match mask {
+        None | Some(Mask::Ip | Mask::Path | Mask::Url | Mask::Email | Mask::Hex) => true,
+        Some(Mask::Num) => !token.contains('.'),
+        Some(Mask::Ts | Mask::Dur | Mask::Uuid) => false,
+    }
+}
+
 /// The online miner for all services.
 #[derive(Debug)]
 pub struct Drain {
     config: DrainConfig,
-    /// token text → id; id 0 is `<*>`.
-    interned: FxMap<Box<str>, Interned>,
+    /// token text → its dictionary id and, once seen in a line, the id its raw form maps to;
+    /// id 0 is `<*>`.
+    interned: HashTable<Slot>,
+    /// Entries that are only raw tokens (bounded by `max_tokens`, like the dictionary).
+    raw_only: usize,
     texts: Vec<Box<str>>,
     has_digit: Vec<bool>,
     /// service → token count → tree.
-    roots: FxMap<Box<str>, FxMap<usize, Node>>,
+    roots: HashTable<Root>,
     clusters: Vec<Cluster>,
     line_tokens: Vec<u32>,
     buffer: String,
@@ -156,10 +299,11 @@ impl Drain {
                 depth: config.depth.max(3),
                 ..config
             },
-            interned: FxMap::default(),
+            interned: HashTable::new(),
+            raw_only: 0,
             texts: Vec::new(),
             has_digit: Vec::new(),
-            roots: FxMap::default(),
+            roots: HashTable::new(),
             clusters: Vec::new(),
             line_tokens: Vec::new(),
             buffer: String::new(),
@@ -168,27 +312,66 @@ impl Drain {
         drain
     }
 
-    fn intern_text(&mut self, text: &str) -> u32 {
-        self.intern(text, false)
+    fn find(&self, hash: u64, text: &[u8]) -> Option<&Slot> {
+        self.interned.find(hash, |slot| {
+            slot.hash == hash && same_token(slot.text.as_bytes(), text)
+        })
     }
 
-    fn intern(&mut self, text: &str, verbatim: bool) -> u32 {
-        if let Some(entry) = self.interned.get_mut(text) {
-            entry.verbatim |= verbatim;
-            return entry.id;
+    fn find_mut(&mut self, hash: u64, text: &str) -> Option<&mut Slot> {
+        self.interned.find_mut(hash, |slot| {
+            slot.hash == hash && same_token(slot.text.as_bytes(), text.as_bytes())
+        })
+    }
+
+    fn insert(&mut self, hash: u64, text: &str, id: u32, raw: u32) {
+        self.interned.insert_unique(
+            hash,
+            Slot {
+                hash,
+                text: text.into(),
+                id,
+                raw,
+            },
+            |slot| slot.hash,
+        );
+    }
+
+    fn intern_text(&mut self, text: &str) -> u32 {
+        let hash = hash_token(text.as_bytes());
+        if let Some(slot) = self.find(hash, text.as_bytes())
+            && slot.id != UNSET
+        {
+            return slot.id;
         }
         if self.texts.len() >= self.config.max_tokens.max(1) {
             return OVERFLOW;
         }
         let id = u32::try_from(self.texts.len()).unwrap_or(OVERFLOW);
-        if id == OVERFLOW {
+        if id >= UNSET {
             return OVERFLOW;
         }
-        self.interned.insert(text.into(), Interned { id, verbatim });
+        if let Some(slot) = self.find_mut(hash, text) {
+            slot.id = id;
+            self.raw_only -= 1;
+        } else {
+            self.insert(hash, text, id, UNSET);
+        }
         self.texts.push(text.into());
         self.has_digit
             .push(text.bytes().any(|b| b.is_ascii_digit()));
         id
+    }
+
+    /// Remembers that the raw token `token` (of hash `hash`) maps to `id` (bounded: past
+    /// `max_tokens` raw-only entries, new raw tokens are masked again each time they occur).
+    fn remember_raw(&mut self, hash: u64, token: &str, id: u32) {
+        if let Some(slot) = self.find_mut(hash, token) {
+            slot.raw = id;
+        } else if self.raw_only < self.config.max_tokens.max(1) {
+            self.insert(hash, token, UNSET, id);
+            self.raw_only += 1;
+        }
     }
 
     /// The text of an interned token.
@@ -233,20 +416,28 @@ impl Drain {
         let mut tokens = std::mem::take(&mut self.line_tokens);
         let mut buffer = std::mem::take(&mut self.buffer);
         tokens.clear();
-        for token in line.split_ascii_whitespace() {
-            if let Some(entry) = self.interned.get(token)
-                && entry.verbatim
+        split_ranges(line.as_bytes(), |start, end| {
+            let bytes = &line.as_bytes()[start..end];
+            let hash = hash_token(bytes);
+            if let Some(slot) = self.find(hash, bytes)
+                && slot.raw != UNSET
             {
-                tokens.push(entry.id);
-                continue;
+                tokens.push(slot.raw);
+                return;
             }
-            let id = if mask_token(token, &mut buffer).is_none() {
-                self.intern(token, true)
+            // Token bounds are ASCII whitespace or the line's ends: char boundaries.
+            let token = line.get(start..end).unwrap_or_default();
+            let mask = mask_token(token, &mut buffer);
+            let id = if mask.is_none() {
+                self.intern_text(token)
             } else {
-                self.intern(&buffer, false)
+                self.intern_text(&buffer)
             };
+            if worth_remembering(mask, token) {
+                self.remember_raw(hash, token, id);
+            }
             tokens.push(id);
-        }
+        });
         self.line_tokens = tokens;
         self.buffer = buffer;
     }
@@ -264,12 +455,21 @@ impl Drain {
     pub fn match_line(&mut self, service: &str, line: &str) -> Option<ClusterIndex> {
         self.tokenize(line);
         let tokens = std::mem::take(&mut self.line_tokens);
-        let found = self.roots.get(service).and_then(|root| {
+        let found = self.root(service).and_then(|root| {
             let leaf = Self::search(root, &tokens, self.config.depth)?;
             self.best_cluster(&leaf.clusters, &tokens)
         });
         self.line_tokens = tokens;
         found
+    }
+
+    fn root(&self, service: &str) -> Option<&FxMap<usize, Node>> {
+        let hash = hash_token(service.as_bytes());
+        self.roots
+            .find(hash, |root| {
+                root.hash == hash && same_token(root.service.as_bytes(), service.as_bytes())
+            })
+            .map(|root| &root.by_len)
     }
 
     /// Tokens used for routing: Drain3's `max_node_depth − 1`, and never the last token.
@@ -288,9 +488,11 @@ impl Drain {
         Some(node)
     }
 
-    /// Drain3's `fast_match`: highest similarity, ties to the most wildcards.
+    /// Drain3's `fast_match`: highest similarity, ties to the most wildcards. Candidates have
+    /// the line's token count, so similarity order is the order of equal-token counts; the
+    /// share is computed once, for the threshold.
     fn best_cluster(&self, candidates: &[ClusterIndex], tokens: &[u32]) -> Option<ClusterIndex> {
-        let mut best: Option<(ClusterIndex, f64, usize)> = None;
+        let mut best: Option<(ClusterIndex, usize, usize)> = None;
         for &index in candidates {
             let cluster = &self.clusters[index];
             if cluster.tokens.len() != tokens.len() {
@@ -305,25 +507,24 @@ impl Drain {
                     equal += 1;
                 }
             }
-            #[allow(clippy::cast_precision_loss)]
-            let similarity = if tokens.is_empty() {
-                1.0
-            } else {
-                equal as f64 / tokens.len() as f64
-            };
-            let better =
-                best.is_none_or(|(_, s, w)| similarity > s || similarity == s && wildcards > w);
+            let better = best.is_none_or(|(_, e, w)| equal > e || equal == e && wildcards > w);
             if better {
-                best = Some((index, similarity, wildcards));
+                best = Some((index, equal, wildcards));
             }
         }
-        best.filter(|(_, s, _)| *s >= self.config.similarity)
-            .map(|(index, _, _)| index)
+        let (index, equal, _) = best?;
+        #[allow(clippy::cast_precision_loss)]
+        let similarity = if tokens.is_empty() {
+            1.0
+        } else {
+            equal as f64 / tokens.len() as f64
+        };
+        (similarity >= self.config.similarity).then_some(index)
     }
 
     fn add_tokens(&mut self, service: &str, tokens: &[u32]) -> ClusterIndex {
         let depth = self.config.depth;
-        if let Some(root) = self.roots.get(service)
+        if let Some(root) = self.root(service)
             && let Some(leaf) = Self::search(root, tokens, depth)
             && let Some(index) = self.best_cluster(&leaf.clusters, tokens)
         {
@@ -353,13 +554,25 @@ impl Drain {
         });
         let max_children = self.config.max_children.max(1);
         let has_digit = &self.has_digit;
-        if !self.roots.contains_key(service) {
-            self.roots.insert(service.into(), FxMap::default());
-        }
-        let Some(root) = self.roots.get_mut(service) else {
-            return index;
+        let hash = hash_token(service.as_bytes());
+        let root = match self.roots.find_entry(hash, |root| {
+            root.hash == hash && same_token(root.service.as_bytes(), service.as_bytes())
+        }) {
+            Ok(entry) => entry.into_mut(),
+            Err(absent) => absent
+                .into_table()
+                .insert_unique(
+                    hash,
+                    Root {
+                        hash,
+                        service: service.into(),
+                        by_len: FxMap::default(),
+                    },
+                    |root| root.hash,
+                )
+                .into_mut(),
         };
-        let mut node = root.entry(tokens.len()).or_default();
+        let mut node = root.by_len.entry(tokens.len()).or_default();
         for &token in tokens.iter().take(Self::routing(depth, tokens.len())) {
             let digit = token == OVERFLOW || has_digit.get(token as usize).copied().unwrap_or(true);
             let key = if node.children.contains_key(&token) {
@@ -480,5 +693,29 @@ mod tests {
             drain.add("s", &format!("word{i}x alpha{i}y"));
         }
         assert!(drain.texts.len() <= 4);
+        assert!(drain.interned.len() <= 8);
+    }
+
+    #[test]
+    fn remembered_raw_tokens_mine_like_fresh_ones() {
+        // Each line twice: the second time every raw token comes from the table.
+        let lines = [
+            "GET /carts/57a9/items 200 from 10.0.0.1:8080 user=alice",
+            "GET /carts/57b0/items 503 from 10.0.0.2:8080 user=bob",
+            "retry 3 of 5 for 0x7fff5a",
+        ];
+        let mut twice = Drain::default();
+        let mut once = Drain::default();
+        for line in lines {
+            let first = twice.add("s", line);
+            assert_eq!(twice.add("s", line), first);
+            assert_eq!(once.add("s", line), first);
+        }
+        assert_eq!(twice.clusters().len(), once.clusters().len());
+        for index in 0..once.clusters().len() {
+            assert_eq!(twice.template_text(index), once.template_text(index));
+            assert_eq!(twice.clusters()[index].id, once.clusters()[index].id);
+        }
+        assert_eq!(twice.template_text(0), "GET <PATH> <NUM> from <IP> <*>");
     }
 }

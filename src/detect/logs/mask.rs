@@ -244,29 +244,41 @@ fn is_port_suffix(t: &[u8]) -> bool {
     t.len() >= 2 && t[0] == b':' && t.len() <= 6 && t[1..].iter().all(u8::is_ascii_digit)
 }
 
+/// Four dot-separated decimal parts of 1 to 3 digits, each ≤ 255 (one pass).
 fn is_ipv4(t: &[u8]) -> bool {
-    let mut parts = 0;
-    for part in t.split(|&b| b == b'.') {
-        parts += 1;
-        if parts > 4 || part.is_empty() || part.len() > 3 || !part.iter().all(u8::is_ascii_digit) {
-            return false;
-        }
-        let value = part
-            .iter()
-            .fold(0_u32, |acc, b| acc * 10 + u32::from(b - b'0'));
-        if value > 255 {
+    let mut parts = 1;
+    let (mut len, mut value) = (0_u32, 0_u32);
+    for &b in t {
+        if b.is_ascii_digit() {
+            len += 1;
+            value = value * 10 + u32::from(b - b'0');
+            if len > 3 {
+                return false;
+            }
+        } else if b == b'.' {
+            if len == 0 || value > 255 || parts == 4 {
+                return false;
+            }
+            parts += 1;
+            (len, value) = (0, 0);
+        } else {
             return false;
         }
     }
-    parts == 4
+    parts == 4 && len > 0 && value <= 255
 }
 
 /// IPv4, optionally `:port` or `/prefix`.
 fn is_ipv4_port(t: &[u8]) -> bool {
+    // The address ends at the first `:` or `/`; any other byte that is neither a digit nor a
+    // dot before it already rules out an address.
     let cut = t
         .iter()
-        .position(|&b| b == b':' || b == b'/')
+        .position(|&b| !(b.is_ascii_digit() || b == b'.'))
         .unwrap_or(t.len());
+    if cut < t.len() && !matches!(t[cut], b':' | b'/') {
+        return false;
+    }
     let (address, rest) = t.split_at(cut);
     if !is_ipv4(address) {
         return false;
@@ -280,8 +292,19 @@ fn is_ipv6(t: &[u8]) -> bool {
     if t.len() < 2 || t.len() > 45 {
         return false;
     }
-    let colons = t.iter().filter(|&&b| b == b':').count();
-    let double = t.windows(2).any(|w| w == b"::");
+    // One pass: colons, `::`, and an early no for any byte that no group or IPv4 tail allows.
+    let mut colons = 0;
+    let mut double = false;
+    let mut previous = 0;
+    for &b in t {
+        if b == b':' {
+            colons += 1;
+            double |= previous == b':';
+        } else if !(b.is_ascii_hexdigit() || b == b'.') {
+            return false;
+        }
+        previous = b;
+    }
     if !(double && colons >= 2 || colons == 7) {
         return false;
     }
