@@ -601,6 +601,32 @@ mod tests {
     }
 
     #[test]
+    fn splitting_matches_split_ascii_whitespace_on_any_text() {
+        // Deterministic pseudo-random texts over whitespace, control bytes, ASCII and
+        // multi-byte UTF-8, long enough to cross the eight-byte steps at every offset.
+        let alphabet: Vec<char> = " \t\n\r\x0c\x0b\x00\x1f!az09[]=é€😀\u{85}\u{a0}"
+            .chars()
+            .collect();
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        for _ in 0..3_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let len = usize::try_from(state % 40).unwrap_or(0);
+            let text: String = (0..len)
+                .map(|k| {
+                    let r = state.rotate_left(u32::try_from(k).unwrap_or(0) * 5 % 64);
+                    alphabet[usize::try_from(r % alphabet.len() as u64).unwrap_or(0)]
+                })
+                .collect();
+            let mut ours = Vec::new();
+            split_ranges(text.as_bytes(), |start, end| ours.push(&text[start..end]));
+            let std: Vec<&str> = text.split_ascii_whitespace().collect();
+            assert_eq!(ours, std, "{text:?}");
+        }
+    }
+
+    #[test]
     fn groups_lines_that_differ_in_variables() {
         let (drain, ids) = mine(&[
             "Connected to db at 10.0.0.1:5432 in 12ms",
