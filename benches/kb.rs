@@ -302,6 +302,23 @@ fn knowledge_base(c: &mut Criterion) {
         wanted.min(10 * if full { 200 } else { 10 }),
         exact_time.as_secs_f64() * 1e3 / if full { 200.0 } else { 10.0 }
     );
+    for rescored in [400, 800, 1600, 3200] {
+        let (mut found, mut top10, mut time) = (0_usize, 0_usize, Duration::ZERO);
+        for i in 0..if full { 200 } else { 10 } {
+            let vector = embedder.embed(&[query(i).text]).unwrap().remove(0);
+            let truth = exact.search_exact(&vector, 50, &|_| true);
+            let started = Instant::now();
+            let got = exact.search_rescoring(&vector, 50, rescored, &|_| true);
+            time += started.elapsed();
+            let hit = |t: &(String, f32)| got.iter().any(|g| g.0 == t.0);
+            found += truth.iter().filter(|t| hit(t)).count();
+            top10 += truth.iter().take(10).filter(|t| hit(t)).count();
+        }
+        eprintln!(
+            "kb: rescoring {rescored}: top-50 recall {found}/{wanted}, exact top 10 found {top10}; {:.2} ms per query",
+            time.as_secs_f64() * 1e3 / if full { 200.0 } else { 10.0 }
+        );
+    }
     drop(exact);
 
     let mut group = c.benchmark_group("kb");

@@ -691,6 +691,22 @@ impl VectorIndex for FlatIndex {
         allowed: &dyn Fn(&str) -> bool,
     ) -> Vec<(String, f32)> {
         let rescored = limit.saturating_mul(RESCORE_FACTOR).max(RESCORE_MIN);
+        self.search_rescoring(query, limit, rescored, allowed)
+    }
+}
+
+impl FlatIndex {
+    /// [`VectorIndex::search`] with `rescored` documents rescored exactly (for measuring the
+    /// trade-off; `search` takes `RESCORE_FACTOR × limit`, at least [`RESCORE_MIN`]).
+    #[must_use]
+    pub fn search_rescoring(
+        &self,
+        query: &[f32],
+        limit: usize,
+        rescored: usize,
+        allowed: &dyn Fn(&str) -> bool,
+    ) -> Vec<(String, f32)> {
+        let rescored = rescored.max(limit);
         let codes = self.codes.get_or_init(|| Codes::of(&self.documents));
         if query.is_empty() || self.documents.len() <= rescored || codes.dimension != query.len()
         {
