@@ -282,7 +282,10 @@ fn knowledge_base(c: &mut Criterion) {
         exact_time += started.elapsed();
         let got = exact.search(&vector, 50, &|_| true);
         wanted += truth.len();
-        found += truth.iter().filter(|t| got.iter().any(|g| g.0 == t.0)).count();
+        found += truth
+            .iter()
+            .filter(|t| got.iter().any(|g| g.0 == t.0))
+            .count();
         top10 += truth
             .iter()
             .take(10)
