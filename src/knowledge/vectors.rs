@@ -1,5 +1,6 @@
 //! Text vectors (pure): the [`TextEmbedder`] seam, the built-in deterministic hashed
-//! bag-of-words embedder, chunking, exact cosine search behind [`VectorIndex`] (an ANN index
+//! bag-of-words embedder, chunking, cosine search behind [`VectorIndex`] (ternary codes scanned,
+//! the best documents rescored exactly; an ANN index
 //! can implement the same trait later), and reciprocal rank fusion.
 
 use std::collections::BTreeMap;
