@@ -13,7 +13,7 @@
 use baynet::knowledge::record::{Postmortem, Source, SymptomSignature};
 use baynet::knowledge::retrieval::{SearchQuery, StoredRecord, content_hash};
 use baynet::knowledge::store::KnowledgeStore;
-use baynet::knowledge::vectors::HashedBagOfWords;
+use baynet::knowledge::vectors::{FlatIndex, HashedBagOfWords, TextEmbedder, VectorIndex};
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -241,6 +241,88 @@ fn knowledge_base(c: &mut Criterion) {
         percentile(&times, 0.99).as_secs_f64() * 1e3,
         times.last().unwrap().as_secs_f64() * 1e3,
     );
+
+    // Each step alone (sequentially; `search` runs BM25 and the signatures on threads beside
+    // the vectors): where the time goes.
+    let mut steps: [Vec<Duration>; 4] = Default::default();
+    for i in 0..if full { 300 } else { 10 } {
+        let times = store.step_times(&query(i)).unwrap();
+        for (all, time) in steps.iter_mut().zip(times) {
+            all.push(time);
+        }
+    }
+    let mut line = String::new();
+    for (name, all) in ["embed", "bm25", "vectors", "signatures"]
+        .iter()
+        .zip(steps.iter_mut())
+    {
+        all.sort();
+        line.push_str(&format!(
+            " {name} p50 {:.2} ms p99 {:.2} ms;",
+            percentile(all, 0.5).as_secs_f64() * 1e3,
+            percentile(all, 0.99).as_secs_f64() * 1e3
+        ));
+    }
+    eprintln!("kb: steps alone:{line}");
+
+    // The vector ranking (codes, then exact rescoring) against the exact scan: how many of
+    // the exact top 50 it returns.
+    let mut exact = FlatIndex::default();
+    for stored in store.records() {
+        let (_, found) = store.vectors_of(&stored.record.id).unwrap();
+        exact.upsert(&stored.record.id, found);
+    }
+    let mut embedder = HashedBagOfWords::default();
+    let (mut found, mut wanted, mut exact_time) = (0_usize, 0_usize, Duration::ZERO);
+    let (mut top10, mut shortfall) = (0_usize, 0.0_f32);
+    for i in 0..if full { 200 } else { 10 } {
+        let vector = embedder.embed(&[query(i).text]).unwrap().remove(0);
+        let started = Instant::now();
+        let truth = exact.search_exact(&vector, 50, &|_| true);
+        exact_time += started.elapsed();
+        let got = exact.search(&vector, 50, &|_| true);
+        wanted += truth.len();
+        found += truth
+            .iter()
+            .filter(|t| got.iter().any(|g| g.0 == t.0))
+            .count();
+        top10 += truth
+            .iter()
+            .take(10)
+            .filter(|t| got.iter().any(|g| g.0 == t.0))
+            .count();
+        // How far below the exact 50th score the returned 50th falls.
+        if let (Some(t), Some(g)) = (truth.last(), got.last()) {
+            shortfall = shortfall.max(t.1 - g.1);
+        }
+    }
+    #[allow(clippy::cast_precision_loss)]
+    let recall = found as f64 / wanted.max(1) as f64;
+    eprintln!(
+        "kb: vector top-50 recall against the exact scan {recall:.4} ({found}/{wanted}), exact top 10 \
+         among the 50 returned {top10}/{}, 50th score at most {shortfall:.4} below the exact 50th; \
+         exact scan {:.2} ms per query",
+        wanted.min(10 * if full { 200 } else { 10 }),
+        exact_time.as_secs_f64() * 1e3 / if full { 200.0 } else { 10.0 }
+    );
+    for rescored in [400, 800, 1600, 3200] {
+        let (mut found, mut top10, mut time) = (0_usize, 0_usize, Duration::ZERO);
+        for i in 0..if full { 200 } else { 10 } {
+            let vector = embedder.embed(&[query(i).text]).unwrap().remove(0);
+            let truth = exact.search_exact(&vector, 50, &|_| true);
+            let started = Instant::now();
+            let got = exact.search_rescoring(&vector, 50, rescored, &|_| true);
+            time += started.elapsed();
+            let hit = |t: &(String, f32)| got.iter().any(|g| g.0 == t.0);
+            found += truth.iter().filter(|t| hit(t)).count();
+            top10 += truth.iter().take(10).filter(|t| hit(t)).count();
+        }
+        eprintln!(
+            "kb: rescoring {rescored}: top-50 recall {found}/{wanted}, exact top 10 found {top10}; {:.2} ms per query",
+            time.as_secs_f64() * 1e3 / if full { 200.0 } else { 10.0 }
+        );
+    }
+    drop(exact);
 
     let mut group = c.benchmark_group("kb");
     group.sample_size(20);

@@ -297,6 +297,7 @@ impl KnowledgeStore {
         if !missing.is_empty() || !same_model {
             self.reembed(&missing)?;
         }
+        self.vectors.prepare();
         let indexed = self.reader.searcher().num_docs();
         if usize::try_from(indexed).ok() != Some(self.records.len()) {
             // Either a writer died between its two commits (repair now), or another process is
@@ -668,6 +669,7 @@ impl KnowledgeStore {
         for (id, found) in computed {
             self.vectors.upsert(&id, found);
         }
+        self.vectors.prepare();
         self.signatures = signature::SignatureIndex::default();
         for (id, stored) in &by_id {
             self.signatures
@@ -677,87 +679,82 @@ impl KnowledgeStore {
         self.rebuild_text_index()
     }
 
-    fn bm25(&self, text: &str) -> Result<Vec<String>, StoreError> {
-        if text.trim().is_empty() {
-            return Ok(Vec::new());
-        }
-        let f = &self.fields;
-        let parser = QueryParser::for_index(&self.index, vec![f.title, f.body, f.evidence]);
-        // Free text, not query syntax: keep only word characters so that `:`/`"` in evidence
-        // never turn into field or phrase queries.
-        let cleaned: String = vectors::tokens(text).join(" ");
-        let (query, _errors) = parser.parse_query_lenient(&cleaned);
-        let searcher = self.reader.searcher();
-        let top = searcher
-            .search(&query, &TopDocs::with_limit(CANDIDATES).order_by_score())
-            .map_err(index_error)?;
-        let mut ids = Vec::new();
-        for (_score, address) in top {
-            let doc: TantivyDocument = searcher.doc(address).map_err(index_error)?;
-            if let Some(id) = doc.get_first(f.id).and_then(|v| v.as_str()) {
-                ids.push(id.to_owned());
-            }
-        }
-        Ok(ids)
-    }
-
     /// Hybrid retrieval: BM25, vectors and signature similarity, each filtered, fused with
-    /// reciprocal rank fusion ([`super::vectors::RRF_K`], [`super::retrieval::fuse`]).
+    /// reciprocal rank fusion ([`super::vectors::RRF_K`], [`super::retrieval::fuse`]). The
+    /// three rankings run in parallel (BM25 and the signatures on scoped threads, the vectors
+    /// on the caller's).
     ///
     /// # Errors
     /// Index and embedding errors.
     pub fn search(&mut self, query: &SearchQuery) -> Result<Vec<Hit>, StoreError> {
-        let query_vector = if query.text.trim().is_empty() {
-            None
-        } else {
-            let embedded = self
-                .embedder
-                .embed(std::slice::from_ref(&query.text))
-                .map_err(StoreError::Embed)?;
-            embedded.into_iter().next()
-        };
-        // Without record filters only the excluded id is left out: no record lookup per
-        // candidate (the vectors and signatures hold exactly the stored records).
-        let filtered = super::retrieval::filters_records(query);
-        let allowed = |id: &str| {
-            if filtered {
-                self.records
-                    .get(id)
-                    .is_some_and(|stored| passes(&stored.record, query))
-            } else {
-                query.exclude_id.as_deref() != Some(id)
-            }
-        };
-        let text: Vec<String> = self
-            .bm25(&query.text)?
-            .into_iter()
-            .filter(|id| allowed(id))
-            .collect();
-        let vector: Vec<String> = match &query_vector {
-            None => Vec::new(),
-            Some(first) => self
-                .vectors
-                .search(first, CANDIDATES, &allowed)
-                .into_iter()
-                .map(|(id, _)| id)
-                .collect(),
-        };
-        let signature = match &query.signature {
-            Some(wanted) => self.signatures.rank(
-                &signature::vectorize_focused(wanted, query.focus_service.as_deref()),
-                CANDIDATES,
-                &allowed,
-            ),
-            None => Vec::new(),
-        };
+        let query_vector = self.query_vector(query)?;
+        let parts = self.parts();
+        let allowed = |id: &str| parts.allowed(query, id);
+        let (text, vector, signature) = std::thread::scope(|scope| {
+            let text = scope.spawn(|| parts.text(query, &allowed));
+            let signature = scope.spawn(|| parts.signature(query, &allowed));
+            let vector = parts.vector(query_vector.as_deref(), &allowed);
+            let text = text
+                .join()
+                .unwrap_or_else(|_| Err(StoreError::Index("the BM25 search panicked".into())));
+            let signature = signature.join().unwrap_or_default();
+            (text, vector, signature)
+        });
         let rankings = Rankings {
-            text,
+            text: text?,
             vector,
             signature,
         };
         Ok(super::retrieval::fuse(&rankings, query.limit, |id| {
             self.records.get(id).map(|stored| &stored.record)
         }))
+    }
+
+    /// The time each step of [`Self::search`] takes when run alone, one after the other: the
+    /// query's embedding, BM25, the vectors, the signatures (for benchmarks).
+    ///
+    /// # Errors
+    /// As [`Self::search`].
+    pub fn step_times(
+        &mut self,
+        query: &SearchQuery,
+    ) -> Result<[std::time::Duration; 4], StoreError> {
+        let started = std::time::Instant::now();
+        let query_vector = self.query_vector(query)?;
+        let embed = started.elapsed();
+        let parts = self.parts();
+        let allowed = |id: &str| parts.allowed(query, id);
+        let started = std::time::Instant::now();
+        parts.text(query, &allowed)?;
+        let text = started.elapsed();
+        let started = std::time::Instant::now();
+        parts.vector(query_vector.as_deref(), &allowed);
+        let vector = started.elapsed();
+        let started = std::time::Instant::now();
+        parts.signature(query, &allowed);
+        Ok([embed, text, vector, started.elapsed()])
+    }
+
+    fn query_vector(&mut self, query: &SearchQuery) -> Result<Option<Vec<f32>>, StoreError> {
+        if query.text.trim().is_empty() {
+            return Ok(None);
+        }
+        let embedded = self
+            .embedder
+            .embed(std::slice::from_ref(&query.text))
+            .map_err(StoreError::Embed)?;
+        Ok(embedded.into_iter().next())
+    }
+
+    fn parts(&self) -> SearchParts<'_> {
+        SearchParts {
+            index: &self.index,
+            reader: &self.reader,
+            fields: &self.fields,
+            records: &self.records,
+            vectors: &self.vectors,
+            signatures: &self.signatures,
+        }
     }
 
     /// The stored vectors of `id` (summary first, then the body chunks) and the embedder's
@@ -767,6 +764,86 @@ impl KnowledgeStore {
         self.vectors
             .get(id)
             .map(|found| (self.embedder.name(), found))
+    }
+}
+
+/// What the three rankings read (shared between the threads of one search; the embedder,
+/// which is not, stays behind).
+struct SearchParts<'a> {
+    index: &'a Index,
+    reader: &'a IndexReader,
+    fields: &'a Fields,
+    records: &'a BTreeMap<String, StoredRecord>,
+    vectors: &'a FlatIndex,
+    signatures: &'a signature::SignatureIndex,
+}
+
+impl SearchParts<'_> {
+    /// Whether the record `id` passes the query's filters. Without record filters only the
+    /// excluded id is left out: no record lookup per candidate (the vectors and signatures
+    /// hold exactly the stored records).
+    fn allowed(&self, query: &SearchQuery, id: &str) -> bool {
+        if super::retrieval::filters_records(query) {
+            self.records
+                .get(id)
+                .is_some_and(|stored| passes(&stored.record, query))
+        } else {
+            query.exclude_id.as_deref() != Some(id)
+        }
+    }
+
+    fn text(
+        &self,
+        query: &SearchQuery,
+        allowed: &dyn Fn(&str) -> bool,
+    ) -> Result<Vec<String>, StoreError> {
+        let text = &query.text;
+        if text.trim().is_empty() {
+            return Ok(Vec::new());
+        }
+        let f = self.fields;
+        let parser = QueryParser::for_index(self.index, vec![f.title, f.body, f.evidence]);
+        // Free text, not query syntax: keep only word characters so that `:`/`"` in evidence
+        // never turn into field or phrase queries.
+        let cleaned: String = vectors::tokens(text).join(" ");
+        let (parsed, _errors) = parser.parse_query_lenient(&cleaned);
+        let searcher = self.reader.searcher();
+        let top = searcher
+            .search(&parsed, &TopDocs::with_limit(CANDIDATES).order_by_score())
+            .map_err(index_error)?;
+        let mut ids = Vec::new();
+        for (_score, address) in top {
+            let doc: TantivyDocument = searcher.doc(address).map_err(index_error)?;
+            if let Some(id) = doc.get_first(f.id).and_then(|v| v.as_str())
+                && allowed(id)
+            {
+                ids.push(id.to_owned());
+            }
+        }
+        Ok(ids)
+    }
+
+    fn vector(&self, query_vector: Option<&[f32]>, allowed: &dyn Fn(&str) -> bool) -> Vec<String> {
+        match query_vector {
+            None => Vec::new(),
+            Some(first) => self
+                .vectors
+                .search(first, CANDIDATES, allowed)
+                .into_iter()
+                .map(|(id, _)| id)
+                .collect(),
+        }
+    }
+
+    fn signature(&self, query: &SearchQuery, allowed: &dyn Fn(&str) -> bool) -> Vec<(String, f64)> {
+        match &query.signature {
+            Some(wanted) => self.signatures.rank(
+                &signature::vectorize_focused(wanted, query.focus_service.as_deref()),
+                CANDIDATES,
+                allowed,
+            ),
+            None => Vec::new(),
+        }
     }
 }
 
