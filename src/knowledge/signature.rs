@@ -154,6 +154,16 @@ fn norm<K>(map: &BTreeMap<K, f64>) -> f64 {
     map.values().map(|v| v * v).sum::<f64>().sqrt()
 }
 
+/// A weight map with its keys interned in `keys`, sorted by interned key.
+fn interned_sorted<K: Ord + Clone>(
+    keys: &mut BTreeMap<K, u32>,
+    weights: &BTreeMap<K, f64>,
+) -> Vec<(u32, f64)> {
+    let mut out: Vec<(u32, f64)> = weights.iter().map(|(k, &w)| (intern(keys, k), w)).collect();
+    out.sort_by_key(|&(key, _)| key);
+    out
+}
+
 fn intern<K: Ord + Clone>(keys: &mut BTreeMap<K, u32>, key: &K) -> u32 {
     if let Some(&id) = keys.get(key) {
         return id;
@@ -213,31 +223,9 @@ pub struct SignatureIndex {
 impl SignatureIndex {
     /// Adds or replaces the signature of `id`.
     pub fn upsert(&mut self, id: &str, vector: &SignatureVector) {
-        let sorted = |mut weights: Vec<(u32, f64)>| {
-            weights.sort_by_key(|&(key, _)| key);
-            weights
-        };
-        let by_role = sorted(
-            vector
-                .by_role
-                .iter()
-                .map(|(k, &w)| (intern(&mut self.role_keys, k), w))
-                .collect(),
-        );
-        let by_signal = sorted(
-            vector
-                .by_signal
-                .iter()
-                .map(|(k, &w)| (intern(&mut self.signal_keys, k), w))
-                .collect(),
-        );
-        let focus = sorted(
-            vector
-                .focus
-                .iter()
-                .map(|(k, &w)| (intern(&mut self.signal_keys, k), w))
-                .collect(),
-        );
+        let by_role = interned_sorted(&mut self.role_keys, &vector.by_role);
+        let by_signal = interned_sorted(&mut self.signal_keys, &vector.by_signal);
+        let focus = interned_sorted(&mut self.signal_keys, &vector.focus);
         let ends = [by_role.len(), by_role.len() + by_signal.len()];
         let mut weights = by_role;
         weights.extend(by_signal);

@@ -695,11 +695,18 @@ fn prometheus_golden_signals_and_graph_match_the_simulator() {
             (mean - expected).abs() <= 0.25 * expected + 0.3,
             "{workload}: Prometheus {mean:.2} req/s, simulator {expected:.2} req/s"
         );
+        // No fault, but the simulator's background noise (a stray 5xx now and then): one
+        // error among the ~15 requests of one of orders' 10-s windows is 0.067.
         let errors = &golden[workload].signals[&Signal::ErrorRatio];
+        let ratios: Vec<f64> = errors
+            .iter()
+            .map(|s| s.value)
+            .filter(|v| v.is_finite())
+            .collect();
+        #[allow(clippy::cast_precision_loss)]
+        let mean_ratio = ratios.iter().sum::<f64>() / ratios.len().max(1) as f64;
         assert!(
-            errors
-                .iter()
-                .all(|s| !s.value.is_finite() || s.value < 0.05),
+            mean_ratio < 0.03 && ratios.iter().all(|&v| (0.0..0.2).contains(&v)),
             "{workload}: {errors:?}"
         );
         let p99 = &golden[workload].signals[&Signal::LatencyP99];
