@@ -292,12 +292,8 @@ impl SignatureIndex {
                 (score, slot)
             })
             .filter(|(score, _)| *score > 0.0);
-        self.entries.best_first(
-            scored,
-            limit,
-            |a, b| b.total_cmp(a),
-            |slot| self.entries.id_at(slot).is_some_and(allowed),
-        )
+        self.entries
+            .best_first(scored, limit, |a, b| b.total_cmp(a), allowed)
     }
 }
 

@@ -697,13 +697,15 @@ impl KnowledgeStore {
             let text = text
                 .join()
                 .unwrap_or_else(|_| Err(StoreError::Index("the BM25 search panicked".into())));
-            let signature = signature.join().unwrap_or_default();
+            let signature = signature
+                .join()
+                .map_err(|_| StoreError::Index("the signature ranking panicked".into()));
             (text, vector, signature)
         });
         let rankings = Rankings {
             text: text?,
             vector,
-            signature,
+            signature: signature?,
         };
         Ok(super::retrieval::fuse(&rankings, query.limit, |id| {
             self.records.get(id).map(|stored| &stored.record)

@@ -1,7 +1,7 @@
 //! Text vectors (pure): the [`TextEmbedder`] seam, the built-in deterministic hashed
-//! bag-of-words embedder, chunking, cosine search behind [`VectorIndex`] (ternary codes scanned,
-//! the best documents rescored exactly; an ANN index
-//! can implement the same trait later), and reciprocal rank fusion.
+//! bag-of-words embedder, chunking, cosine search behind [`VectorIndex`] (ternary codes
+//! scanned, the best documents rescored exactly; an ANN index can implement the same trait
+//! later), and reciprocal rank fusion.
 
 use std::collections::BTreeMap;
 
@@ -304,8 +304,8 @@ impl<T> Keyed<T> {
             .map(|(slot, (id, value))| (slot, id.as_str(), value))
     }
 
-    /// The `limit` best of `scored` (`(score, slot)` pairs) whose slot `keep` accepts, best
-    /// first, ties by id, as `(id, score)`. Streams through a [`TopK`]: `keep` is asked only
+    /// The `limit` best of `scored` (`(score, slot)` pairs) whose id `allowed` accepts, best
+    /// first, ties by id, as `(id, score)`. Streams through a [`TopK`]: `allowed` is asked only
     /// about candidates good enough to enter, and memory stays proportional to `limit`.
     #[must_use]
     pub fn best_first<S: Copy>(
@@ -313,13 +313,11 @@ impl<T> Keyed<T> {
         scored: impl IntoIterator<Item = (S, usize)>,
         limit: usize,
         descending: impl Fn(&S, &S) -> std::cmp::Ordering,
-        keep: impl Fn(usize) -> bool,
+        allowed: &dyn Fn(&str) -> bool,
     ) -> Vec<(String, S)> {
         let mut top = TopK::new(self, limit, descending);
         for (score, slot) in scored {
-            if top.would_enter(&score) && keep(slot) {
-                top.push(score, slot);
-            }
+            top.offer(score, slot, allowed);
         }
         top.finish()
             .into_iter()
@@ -381,8 +379,15 @@ impl<'a, T, S: Copy, D: Fn(&S, &S) -> std::cmp::Ordering> TopK<'a, T, S, D> {
         self.kept.sort_by(order);
     }
 
-    /// Offers a candidate (the caller has checked [`Self::would_enter`]).
-    pub fn push(&mut self, score: S, slot: usize) {
+    /// Offers a candidate: kept when it could still be among the best and `allowed` accepts
+    /// its id (asked only then).
+    pub fn offer(&mut self, score: S, slot: usize, allowed: &dyn Fn(&str) -> bool) {
+        if self.would_enter(&score) && self.keyed.id_at(slot).is_some_and(allowed) {
+            self.push(score, slot);
+        }
+    }
+
+    fn push(&mut self, score: S, slot: usize) {
         if self.limit == 0 {
             return;
         }
@@ -580,7 +585,7 @@ pub const RESCORE_FACTOR: usize = 64;
 /// The fewest documents rescored exactly.
 pub const RESCORE_MIN: usize = 256;
 
-/// Exact cosine ranking in two passes: every vector's ternary code is scanned (about a
+/// Cosine ranking in two passes: every vector's ternary code is scanned (about a
 /// sixteenth of the bytes of the vectors), then the best documents by the codes are rescored
 /// with their exact vectors. A store of at most that many documents is scored exactly.
 #[derive(Debug, Clone, Default)]
@@ -651,12 +656,8 @@ impl FlatIndex {
             .documents
             .iter()
             .filter_map(|(slot, _, d)| Some((Self::exact(query, d)?, slot)));
-        self.documents.best_first(
-            scored,
-            limit,
-            |a, b| b.total_cmp(a),
-            |slot| self.documents.id_at(slot).is_some_and(allowed),
-        )
+        self.documents
+            .best_first(scored, limit, |a, b| b.total_cmp(a), allowed)
     }
 }
 
@@ -722,15 +723,9 @@ impl FlatIndex {
             return self.search_exact(query, limit, allowed);
         }
         let coded = CodedQuery::of(query);
-        let allowed_slot = |slot: usize| self.documents.id_at(slot).is_some_and(allowed);
         let mut top = TopK::new(&self.documents, rescored, |a: &f32, b: &f32| b.total_cmp(a));
         let stride = 2 * codes.words;
         let mut current: Option<(usize, f32)> = None;
-        let offer = |slot: usize, best: f32, top: &mut TopK<'_, _, f32, _>| {
-            if top.would_enter(&best) && allowed_slot(slot) {
-                top.push(best, slot);
-            }
-        };
         for (i, &owner) in codes.owners.iter().enumerate() {
             let bits = &codes.bits[i * stride..(i + 1) * stride];
             let (positive, negative) = bits.split_at(codes.words);
@@ -738,21 +733,21 @@ impl FlatIndex {
             current = match current {
                 Some((slot, best)) if slot == owner => Some((slot, best.max(score))),
                 Some((slot, best)) => {
-                    offer(slot, best, &mut top);
+                    top.offer(best, slot, allowed);
                     Some((owner, score))
                 }
                 None => Some((owner, score)),
             };
         }
         if let Some((slot, best)) = current {
-            offer(slot, best, &mut top);
+            top.offer(best, slot, allowed);
         }
         let exact = top
             .finish()
             .into_iter()
             .filter_map(|(_, slot)| Some((Self::exact(query, self.documents.at(slot)?)?, slot)));
         self.documents
-            .best_first(exact, limit, |a, b| b.total_cmp(a), |_| true)
+            .best_first(exact, limit, |a, b| b.total_cmp(a), &|_| true)
     }
 }
 

@@ -366,8 +366,14 @@ impl InFlight {
 /// uninterrupted run of analyses that report an incident (later analyses of the same incident,
 /// whose windows begin inside it, do not move it); `None` once an analysis sees none. The live
 /// poller holds its baseline there, so a long incident is never learned as normal.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct IncidentWatch(Arc<AtomicI64>);
+
+impl Default for IncidentWatch {
+    fn default() -> Self {
+        Self::new()
+    }
+}
 
 impl IncidentWatch {
     const NONE: i64 = i64::MIN;

@@ -133,7 +133,7 @@ fn frozen_baseline(
 }
 
 /// The oldest data to keep at `now`: the horizon, or the start of a held baseline.
-fn keep_from(
+fn oldest_kept(
     settings: &PollSettings,
     now: Timestamp,
     incident_since: Option<Timestamp>,
@@ -549,7 +549,7 @@ fn poll_loop(
         shown_at = now;
         // Forget what fell out of the horizon, or before a baseline held during an incident
         // (the log ring and span ring are bounded by count as well).
-        let oldest = keep_from(settings, now, state.watch.since());
+        let oldest = oldest_kept(settings, now, state.watch.since());
         state.started = state.started.max(oldest);
         let keep_from = oldest.minus(settings.window_step);
         state.keep_from = keep_from;
@@ -642,9 +642,9 @@ mod tests {
         let (baseline, _) = live_windows(&s, oldest, now, Some(old)).expect("windows");
         assert_eq!(baseline.end, window.start);
         // What is kept: back to the held baseline's start, else the horizon.
-        assert_eq!(keep_from(&s, now, Some(since)), secs(33_600));
-        assert_eq!(keep_from(&s, now, None), now.minus(s.horizon()));
-        assert_eq!(keep_from(&s, now, Some(old)), now.minus(s.horizon()));
+        assert_eq!(oldest_kept(&s, now, Some(since)), secs(33_600));
+        assert_eq!(oldest_kept(&s, now, None), now.minus(s.horizon()));
+        assert_eq!(oldest_kept(&s, now, Some(old)), now.minus(s.horizon()));
     }
 
     #[test]
