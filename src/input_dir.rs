@@ -400,6 +400,7 @@ mod tests {
                 end: Timestamp::from_secs(1_735_690_500),
                 seed: 7,
                 acted_traces: vec![crate::model::TraceId([0xab; 16])],
+                effects_end: Some(Timestamp::from_secs(1_735_690_245)),
             }),
         }
     }

@@ -673,13 +673,17 @@ pub fn resolve(argument: &str) -> Result<Scenario, ScenarioError> {
     }
     let scenarios = builtin()?;
     let wanted = argument.trim_end_matches(".yaml");
+    // `2`, `02` and `002` all name the file numbered 02.
+    let number = wanted.parse::<u32>().ok();
     let found = BUILTIN
         .iter()
         .zip(&scenarios)
         .find(|((file, _), scenario)| {
+            let prefix = file.split('-').next();
             scenario.name == wanted
                 || file.trim_end_matches(".yaml") == wanted
-                || file.split('-').next() == Some(wanted)
+                || prefix == Some(wanted)
+                || (number.is_some() && prefix.and_then(|p| p.parse::<u32>().ok()) == number)
         });
     match found {
         Some((_, scenario)) => Ok(scenario.clone()),
@@ -701,6 +705,23 @@ pub fn resolve(argument: &str) -> Result<Scenario, ScenarioError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn built_in_scenarios_resolve_by_name_file_or_number() {
+        for argument in ["2", "02", "002", "02-session-db-partition-front-end.yaml"] {
+            assert_eq!(
+                resolve(argument).map(|s| s.name).ok().as_deref(),
+                Some("session-db-partition-front-end"),
+                "{argument}"
+            );
+        }
+        assert_eq!(
+            resolve("12").map(|s| s.name).ok().as_deref(),
+            Some("shipping-network-delay")
+        );
+        assert!(resolve("13").is_err());
+        assert!(resolve("0").is_err());
+    }
 
     #[test]
     fn rates_follow_tc_units() {

@@ -429,9 +429,11 @@ pub fn run(command: EvalCommand) -> anyhow::Result<()> {
     ] {
         for (family, m) in totals {
             println!(
-                "{label:<9} {family:<8} P {:.3} (w/o tail {:.3}) R {:.3} F1 {:.3} MTTD {} detected {}/{}",
+                "{label:<9} {family:<8} P {:.3} (strict {:.3}; after-effect windows flagged {}/{}) R {:.3} F1 {:.3} MTTD {} detected {}/{}",
                 m.precision,
-                m.precision_without_tail,
+                m.precision_strict,
+                m.after_effect_flagged,
+                m.after_effect_windows,
                 m.recall,
                 m.f1,
                 m.mean_time_to_detect_secs
@@ -442,10 +444,12 @@ pub fn run(command: EvalCommand) -> anyhow::Result<()> {
         }
     }
     println!(
-        "localisation hit@1 {:.2} hit@3 {:.2}; scenarios meeting P,R ≥ 0.95: {}/12",
+        "localisation hit@1 {:.2} hit@3 {:.2}; scenarios meeting P,R ≥ 0.95: {}/{} (strict precision: {})",
         report.localisation_hit1,
         report.localisation_hit3,
-        report.scenarios_meeting_target.len()
+        report.scenarios_meeting_target.len(),
+        report.scenarios_total.get("combined").map_or(0, |m| m.runs),
+        report.scenarios_meeting_target_strict.len()
     );
     Ok(())
 }

@@ -38,6 +38,11 @@ pub struct TraceConfig {
     pub count_z: f64,
     /// Fewer bad requests than this in a window never fire (default 3).
     pub min_events: u64,
+    /// Smallest per-request rate of errors or slow requests the *decision* assumes (default
+    /// 0.01): a baseline of a few hundred sampled requests cannot tell a true 0.2 % from 1 %,
+    /// so three slow requests of a quiet service's forty would otherwise decide. The scores
+    /// the ranking pools keep the learned rate.
+    pub decision_rate_floor: f64,
     /// Request drops are scored only when the baseline expects this many per window (default 10).
     pub min_expected_requests: f64,
     /// Child operations present in at least this share of a parent's baseline instances are
@@ -66,6 +71,7 @@ impl Default for TraceConfig {
             log_duration_floor: 0.15,
             count_z: 4.0,
             min_events: 3,
+            decision_rate_floor: 0.01,
             min_expected_requests: 10.0,
             expected_child_share: 0.95,
             min_op_instances: 20,
@@ -242,6 +248,7 @@ pub fn detect_traces(
             (slow_base as f64 + 0.5) / (n_base as f64 + 1.0),
         );
         let mut scores = vec![0.0; grid.count];
+        let mut verdict = vec![0.0; grid.count];
         let mut healths = Vec::new();
         for (w, window_requests) in per_window.iter().enumerate() {
             let window = grid.window(w);
@@ -257,13 +264,17 @@ pub fn detect_traces(
                     && window.start <= c.at.plus(config.deploy_grace)
             });
             let mut signals: Vec<(&str, f64, MetricDelta)> = Vec::new();
+            // The deciding score: the same signals, counts against the floored rate.
+            let mut decided = 0.0_f64;
             let mut count_signal = |name: &'static str, k: u64, rate: f64| {
                 let z = poisson_z(k, n_f * rate);
-                let score = if k >= config.min_events {
-                    squash(z, config.count_z)
+                let (score, floored) = if k >= config.min_events {
+                    let floored = poisson_z(k, n_f * rate.max(config.decision_rate_floor));
+                    (squash(z, config.count_z), squash(floored, config.count_z))
                 } else {
-                    0.0
+                    (0.0, 0.0)
                 };
+                decided = decided.max(floored.min(score));
                 signals.push((
                     name,
                     score,
@@ -318,6 +329,12 @@ pub fn detect_traces(
                 continue;
             };
             scores[w] = score;
+            let uncounted = signals
+                .iter()
+                .filter(|s| s.0 != "span_errors" && s.0 != "span_latency")
+                .map(|s| s.1)
+                .fold(0.0, f64::max);
+            verdict[w] = decided.max(uncounted).min(score);
             if score >= config.threshold {
                 let mut trace_ids: Vec<String> = window_requests
                     .iter()
@@ -354,6 +371,7 @@ pub fn detect_traces(
             }
         }
         report.family.scores.insert(service.clone(), scores);
+        report.family.verdict.insert(service.clone(), verdict);
         report.health.insert(service, healths);
     }
     report.family.events.sort_by(|a, b| {

@@ -3,7 +3,11 @@
 //! time to detect, and per-service localisation.
 //!
 //! Protocol: the first `baseline` of each run is the (unlabelled) baseline; the rest is cut into
-//! `window`-long windows. A window is faulty when it overlaps `[fault_start, fault_end)`. A
+//! `window`-long windows. A window is faulty when it overlaps `[fault_start, fault_end)`; a
+//! later window that overlaps the fault's after-effects (`GroundTruth::effects_end`: requests
+//! the fault acted on still completing, a pod it restarted coming back up, a backlog it caused
+//! draining) is neither faulty nor normal and is not scored (counted apart, and in the strict
+//! precision); every other window is normal. A
 //! family detects in a window when any service scores at least 0.5 (system level). Time to
 //! detect = end of the first detecting window that overlaps the fault − fault start.
 //! Localisation: the services ranked by their summed combined score over the faulty windows;
@@ -39,9 +43,6 @@ pub struct EvalConfig {
     pub random_seeds: Vec<u64>,
     /// Only scenarios whose name contains this (all when empty).
     pub scenario_filter: String,
-    /// Normal windows starting within this long after the fault end form the recovery tail,
-    /// reported separately (restarts and catch-up are consequences of the fault; default 2 min).
-    pub recovery_tail: Duration,
 }
 
 impl Default for EvalConfig {
@@ -54,7 +55,6 @@ impl Default for EvalConfig {
             scenario_seed: 7,
             random_seeds: (1000..1050).collect(),
             scenario_filter: String::new(),
-            recovery_tail: Duration::from_secs(120),
         }
     }
 }
@@ -70,12 +70,18 @@ pub struct FamilyMetrics {
     pub false_negatives: u64,
     /// Normal windows left alone.
     pub tn: u64,
-    /// Of `fp`, those in the recovery tail right after the fault.
-    pub fp_recovery_tail: u64,
-    /// Precision when recovery-tail windows are not counted as false positives.
-    pub precision_without_tail: f64,
+    /// Windows after the fault end that overlap its after-effects (not scored).
+    #[serde(default)]
+    pub after_effect_windows: u64,
+    /// Of those, the flagged ones.
+    #[serde(default)]
+    pub after_effect_flagged: u64,
     /// `tp / (tp + fp)` (1 when nothing was flagged).
     pub precision: f64,
+    /// Precision with the label of the fault window alone: a flag in an after-effect window
+    /// counts as false, `tp / (tp + fp + after_effect_flagged)`.
+    #[serde(default)]
+    pub precision_strict: f64,
     /// `tp / (tp + fn)`.
     pub recall: f64,
     /// Harmonic mean.
@@ -94,9 +100,9 @@ impl FamilyMetrics {
         let (tp, fp, fneg) = (self.tp as f64, self.fp as f64, self.false_negatives as f64);
         self.precision = if tp + fp > 0.0 { tp / (tp + fp) } else { 1.0 };
         #[allow(clippy::cast_precision_loss)]
-        let fp_outside = (self.fp - self.fp_recovery_tail) as f64;
-        self.precision_without_tail = if tp + fp_outside > 0.0 {
-            tp / (tp + fp_outside)
+        let fp_strict = fp + self.after_effect_flagged as f64;
+        self.precision_strict = if tp + fp_strict > 0.0 {
+            tp / (tp + fp_strict)
         } else {
             1.0
         };
@@ -121,7 +127,8 @@ impl FamilyMetrics {
         self.fp += other.fp;
         self.false_negatives += other.false_negatives;
         self.tn += other.tn;
-        self.fp_recovery_tail += other.fp_recovery_tail;
+        self.after_effect_windows += other.after_effect_windows;
+        self.after_effect_flagged += other.after_effect_flagged;
         self.runs_detected += other.runs_detected;
         self.runs += other.runs;
     }
@@ -170,13 +177,37 @@ pub struct EvalReport {
     pub localisation_hit3: f64,
     /// Scenarios where the combination reaches precision and recall ≥ 0.95.
     pub scenarios_meeting_target: Vec<String>,
-    /// The same with the recovery tail's flags not counted against precision (the lenient
-    /// label: restarts and catch-up right after the fault are its consequences).
+    /// The same with the strict precision (after-effect flags counted as false).
     #[serde(default)]
-    pub scenarios_meeting_target_without_tail: Vec<String>,
+    pub scenarios_meeting_target_strict: Vec<String>,
 }
 
 const FAMILIES: [&str; 4] = ["logs", "traces", "metrics", "combined"];
+
+/// The ground truth of one window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum WindowLabel {
+    /// Overlaps the fault.
+    Faulty,
+    /// After the fault, overlapping its after-effects: not scored.
+    AfterEffect,
+    /// Neither.
+    Normal,
+}
+
+fn window_label(
+    window: &TimeRange,
+    fault: &TimeRange,
+    after_effects: Option<&TimeRange>,
+) -> WindowLabel {
+    if window.overlaps(fault) {
+        WindowLabel::Faulty
+    } else if after_effects.is_some_and(|effects| window.overlaps(effects)) {
+        WindowLabel::AfterEffect
+    } else {
+        WindowLabel::Normal
+    }
+}
 
 /// Evaluates the detectors on one labelled dataset; the log family's sequence embeddings run
 /// only when an `embedder` is given.
@@ -221,6 +252,8 @@ pub fn evaluate_dataset(
     let grid: WindowGrid = detectors.grid(window);
     let fault = TimeRange::new(truth.fault_start, truth.fault_end)
         .ok_or_else(|| format!("{name}: bad fault window"))?;
+    // Empty when nothing outlasted the fault.
+    let after_effects = TimeRange::new(truth.fault_end, truth.impact_end());
     let threshold = config.detect.threshold;
     // The families' deciding scores (`verdict`), not the evidence scores the ranking pools.
     let flagged = |kind: &str, w: usize| {
@@ -250,8 +283,16 @@ pub fn evaluate_dataset(
         };
         let mut first: Option<f64> = None;
         for (w, range) in grid.windows().enumerate() {
-            let faulty = range.overlaps(&fault);
             let hit = flagged(family, w);
+            let faulty = match window_label(&range, &fault, after_effects.as_ref()) {
+                WindowLabel::Faulty => true,
+                WindowLabel::Normal => false,
+                WindowLabel::AfterEffect => {
+                    metrics.after_effect_windows += 1;
+                    metrics.after_effect_flagged += u64::from(hit);
+                    continue;
+                }
+            };
             match (faulty, hit) {
                 (true, true) => {
                     metrics.tp += 1;
@@ -262,11 +303,6 @@ pub fn evaluate_dataset(
                 (true, false) => metrics.false_negatives += 1,
                 (false, true) => {
                     metrics.fp += 1;
-                    if range.start >= fault.end
-                        && range.start < fault.end.plus(config.recovery_tail)
-                    {
-                        metrics.fp_recovery_tail += 1;
-                    }
                     if family == "combined" {
                         false_positive_windows.push(w);
                     }
@@ -432,7 +468,7 @@ pub fn evaluate_with(
             .collect()
     };
     let scenarios_meeting_target = meeting(|m| m.precision);
-    let scenarios_meeting_target_without_tail = meeting(|m| m.precision_without_tail);
+    let scenarios_meeting_target_strict = meeting(|m| m.precision_strict);
     let runs: Vec<RunResult> = scenario_runs.iter().chain(&random_runs).cloned().collect();
     #[allow(clippy::cast_precision_loss)]
     let share = |hit: fn(&RunResult) -> bool| {
@@ -444,7 +480,54 @@ pub fn evaluate_with(
         localisation_hit1: share(|r| r.localisation_hit1),
         localisation_hit3: share(|r| r.localisation_hit3),
         scenarios_meeting_target,
-        scenarios_meeting_target_without_tail,
+        scenarios_meeting_target_strict,
         runs,
     })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::model::Timestamp;
+
+    fn range(from: i64, to: i64) -> TimeRange {
+        TimeRange::new(Timestamp::from_secs(from), Timestamp::from_secs(to)).unwrap()
+    }
+
+    #[test]
+    fn windows_in_the_after_effects_are_neither_faulty_nor_normal() {
+        let fault = range(600, 1200);
+        let effects = range(1200, 1245);
+        let label = |from, to| window_label(&range(from, to), &fault, Some(&effects));
+        assert_eq!(label(540, 600), WindowLabel::Normal);
+        assert_eq!(label(1140, 1200), WindowLabel::Faulty);
+        assert_eq!(label(1200, 1260), WindowLabel::AfterEffect);
+        assert_eq!(label(1260, 1320), WindowLabel::Normal);
+        // Nothing outlasted the fault: the empty range overlaps no window.
+        let none = range(1200, 1200);
+        assert_eq!(
+            window_label(&range(1200, 1260), &fault, Some(&none)),
+            WindowLabel::Normal
+        );
+        assert_eq!(
+            window_label(&range(1200, 1260), &fault, None),
+            WindowLabel::Normal
+        );
+    }
+
+    #[test]
+    fn strict_precision_counts_after_effect_flags_as_false() {
+        let metrics = FamilyMetrics {
+            tp: 10,
+            fp: 0,
+            after_effect_windows: 2,
+            after_effect_flagged: 1,
+            ..FamilyMetrics::default()
+        }
+        .finish(&[60.0]);
+        assert!((metrics.precision - 1.0).abs() < 1e-12);
+        assert!((metrics.precision_strict - 10.0 / 11.0).abs() < 1e-12);
+        assert!((metrics.recall - 1.0).abs() < 1e-12);
+    }
 }

@@ -9,7 +9,7 @@ use super::query_for_analysis;
 use super::record::Source;
 use super::store::{KnowledgeStore, StoreError, StoredRecord, content_hash};
 use super::vectors::HashedBagOfWords;
-use crate::analysis::{AnalysisConfig, AnalysisInput, analyze};
+use crate::analysis::{AnalysisConfig, AnalysisInput, RecordLogs, analyze};
 use crate::rca::LinkStrengths;
 use crate::sim::engine::SimConfig;
 use crate::sim::run::{config_for, run};
@@ -97,8 +97,13 @@ pub fn evaluate(
         let Some(truth) = dataset.ground_truth.clone() else {
             continue;
         };
+        // Logs included, as `kb similar --to DIR` and `analyze` read them.
+        let log_family = RecordLogs::new(&dataset.logs);
         let analysis = analyze(
-            &AnalysisInput::new(&dataset.spans, &dataset.series),
+            &AnalysisInput {
+                logs: Some(&log_family),
+                ..AnalysisInput::new(&dataset.spans, &dataset.series)
+            },
             &AnalysisConfig::default(),
             LinkStrengths::new(),
         )

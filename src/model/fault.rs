@@ -126,6 +126,25 @@ pub struct GroundTruth {
     /// it. Hex trace ids in the file; absent in runs without a fault or written before it.
     #[serde(default, skip_serializing_if = "Vec::is_empty", with = "hex_trace_ids")]
     pub acted_traces: Vec<TraceId>,
+    /// When the last consequence of the fault that outlasted its removal ended (requests it
+    /// acted on still completing, a pod it restarted coming back up, a queue backlog it caused
+    /// draining); absent when nothing outlasted it. Evaluation leaves the windows between the
+    /// fault end and this moment unscored: the system is neither faulty nor normal there.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "rfc3339_option"
+    )]
+    pub effects_end: Option<Timestamp>,
+}
+
+impl GroundTruth {
+    /// When the system was back to normal: the fault end, or the end of its after-effects.
+    #[must_use]
+    pub fn impact_end(&self) -> Timestamp {
+        self.effects_end
+            .map_or(self.fault_end, |end| end.max(self.fault_end))
+    }
 }
 
 /// Serde helpers writing trace ids as hex text (as every wire format does).
@@ -178,6 +197,35 @@ pub mod rfc3339 {
         Timestamp::parse_rfc3339(&text).ok_or_else(|| {
             serde::de::Error::custom(format!("`{text}` is not an RFC 3339 timestamp"))
         })
+    }
+}
+
+/// Serde helpers for an optional RFC 3339 timestamp.
+mod rfc3339_option {
+    use super::Timestamp;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    #[allow(clippy::ref_option)]
+    pub fn serialize<S: Serializer>(
+        t: &Option<Timestamp>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        match t {
+            Some(t) => super::rfc3339::serialize(t, serializer),
+            None => serializer.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<Timestamp>, D::Error> {
+        Option::<String>::deserialize(deserializer)?
+            .map(|text| {
+                Timestamp::parse_rfc3339(&text).ok_or_else(|| {
+                    serde::de::Error::custom(format!("`{text}` is not an RFC 3339 timestamp"))
+                })
+            })
+            .transpose()
     }
 }
 

@@ -132,10 +132,20 @@ pub struct Simulation {
     /// or slowdown, memory pressure from a stress fault): the ground truth of which traces the
     /// fault actually changed. Read and reset per user request; consumes no randomness.
     fault_acted: std::cell::Cell<bool>,
+    /// The latest moment at which a consequence of the fault was still under way: a request
+    /// the fault acted on completing, a pod the fault restarted coming back up, the queue's
+    /// backlog from a lost connection draining. Ground truth only; consumes no randomness.
+    last_effect: Option<Timestamp>,
+    /// Set when queue-master reconnects after the fault cut it off, until its backlog is
+    /// delivered.
+    draining_fault_backlog: bool,
     /// The label map of each log stream (service, proxy container or not), shared by all its
     /// lines; rebuilt when the pod changes (a restart).
     stream_labels: std::collections::HashMap<(ServiceIndex, bool), Arc<Labels>>,
 }
+
+/// Messages queue-master takes from RabbitMQ per second at most.
+const QUEUE_DELIVERIES_PER_TICK: f64 = 50.0;
 
 fn pod_name(rng: &mut ChaCha8Rng, service: &str) -> String {
     const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
@@ -214,6 +224,8 @@ impl Simulation {
             counter: 0,
             queue_connected: true,
             fault_acted: std::cell::Cell::new(false),
+            last_effect: None,
+            draining_fault_backlog: false,
             stream_labels: std::collections::HashMap::new(),
         };
         simulation.now = simulation.config.start;
@@ -304,7 +316,13 @@ impl Simulation {
             end: self.end,
             seed: self.config.seed,
             acted_traces: Vec::new(),
+            effects_end: self.last_effect.filter(|at| *at > fault.end),
         })
+    }
+
+    /// Records that a consequence of the fault lasts until `at`.
+    fn note_effect(&mut self, at: Timestamp) {
+        self.last_effect = Some(self.last_effect.map_or(at, |last| last.max(at)));
     }
 
     fn generation(&self, service: ServiceIndex) -> u32 {
@@ -580,6 +598,10 @@ impl Simulation {
         let stats = &mut self.metrics.containers[service].1;
         stats.restarts += 1.0;
         stats.cpu_seconds = 0.0;
+        // Every restart in the simulation is the fault's doing (pod failure ending, OOM kill,
+        // failed probes, a crashed database): down until the pod is up again.
+        let up = self.services[service].refusing_until;
+        self.note_effect(up);
     }
 
     fn deploy(&mut self, service: ServiceIndex, t: Timestamp) {
@@ -777,11 +799,18 @@ impl Simulation {
             None => {
                 if !self.queue_connected {
                     self.queue_connected = true;
+                    self.draining_fault_backlog = true;
                     let line = logs::queue_master(t, QueueEvent::Restarting);
                     self.log(out, queue_master, false, t, line);
                 }
-                let delivered = self.metrics.queue_ready.min(50.0);
+                let delivered = self.metrics.queue_ready.min(QUEUE_DELIVERIES_PER_TICK);
                 self.metrics.queue_ready -= delivered;
+                // Only a connection the fault cut leaves a backlog: while it is delivered at
+                // full speed, the catch-up is the fault's consequence.
+                if self.draining_fault_backlog {
+                    self.note_effect(t.plus(Duration::from_secs(1)));
+                    self.draining_fault_backlog = delivered >= QUEUE_DELIVERIES_PER_TICK;
+                }
                 #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
                 for message in 0..delivered as u32 {
                     self.counter += 1;
@@ -913,8 +942,12 @@ impl Simulation {
         };
         let first_span = out.spans.len();
         self.fault_acted.set(false);
-        self.http_call(&mut context, UNKNOWN, action, t, None, out);
-        if self.fault_acted.replace(false)
+        let outcome = self.http_call(&mut context, UNKNOWN, action, t, None, out);
+        let acted = self.fault_acted.replace(false);
+        if acted {
+            self.note_effect(t.plus(millis(outcome.duration_ms)));
+        }
+        if acted
             && out.spans[first_span..]
                 .iter()
                 .any(|s| s.trace_id == context.trace_id && s.parent_span_id.is_none())

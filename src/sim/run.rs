@@ -210,6 +210,58 @@ mod tests {
         assert_eq!(restarts.samples.last().map(|s| s.value), Some(1.0));
     }
 
+    /// The ground truth says how long the fault's consequences outlast it: a pod failure's
+    /// restart keeps the pod down for its start-up time after the fault end; an HTTP abort
+    /// ends with its last aborted request; a cut queue connection leaves a backlog that drains
+    /// after the fault. The after-effects are written to `labels.json` and read back.
+    #[test]
+    fn the_ground_truth_records_how_long_the_fault_outlasts_its_removal() {
+        let user = super::super::topology::index_of("user").expect("user");
+        let startup = super::super::topology::SERVICES[user].startup_secs;
+        let dataset =
+            run(short_config(Some(spec(FaultClass::PodFailure, "user")), 3)).expect("runs");
+        let truth = dataset.ground_truth.clone().expect("labelled");
+        let after = truth
+            .effects_end
+            .expect("the restart outlasts the fault")
+            .since(truth.fault_end)
+            .as_secs_f64();
+        assert!(
+            after >= startup && after < startup + 11.0,
+            "effects end {after} s after the fault, start-up {startup} s"
+        );
+        assert!(truth.impact_end() > truth.fault_end);
+        let dir = tempfile::tempdir().expect("tempdir");
+        crate::input_dir::write_dir(dir.path(), &dataset).expect("writes");
+        let back = crate::input_dir::read_dir(dir.path()).expect("reads");
+        assert_eq!(
+            back.ground_truth.and_then(|t| t.effects_end),
+            truth.effects_end
+        );
+
+        let dataset = run(short_config(
+            Some(spec(FaultClass::HttpAbort, "catalogue")),
+            3,
+        ))
+        .expect("runs");
+        let truth = dataset.ground_truth.expect("labelled");
+        let after = truth.impact_end().since(truth.fault_end).as_secs_f64();
+        assert!(
+            after < 1.0,
+            "an abort is over {after} s after the fault end"
+        );
+
+        let mut partition = spec(FaultClass::NetworkPartition, "rabbitmq");
+        partition.peer = Some("queue-master".to_owned());
+        let dataset = run(short_config(Some(partition), 3)).expect("runs");
+        let truth = dataset.ground_truth.expect("labelled");
+        let after = truth.impact_end().since(truth.fault_end).as_secs_f64();
+        assert!(
+            (1.0..60.0).contains(&after),
+            "the backlog drains {after} s after the fault end"
+        );
+    }
+
     /// The lines of one stream (service, container, pod) share one label map; a deployed pod
     /// is a new stream with its own map.
     #[test]

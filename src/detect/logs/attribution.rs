@@ -9,7 +9,8 @@
 //! Invariants: pure; ASCII boundary checks only, so any input is safe.
 
 /// Whether `line` names `service` as a host: not preceded by an alphanumeric, `-` or `_`, and
-/// followed by `:` or `/`.
+/// followed by `/` or by `:` and a port number (`user: 'catalogue_user'` in a MySQL line is a
+/// database account, not the user service).
 #[must_use]
 pub fn names_host(line: &str, service: &str) -> bool {
     if service.is_empty() {
@@ -24,7 +25,11 @@ pub fn names_host(line: &str, service: &str) -> bool {
             let b = bytes[start - 1];
             !(b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
         };
-        let after_ok = matches!(bytes.get(end), Some(b':' | b'/'));
+        let after_ok = match bytes.get(end) {
+            Some(b'/') => true,
+            Some(b':') => bytes.get(end + 1).is_some_and(u8::is_ascii_digit),
+            _ => false,
+        };
         if before_ok && after_ok {
             return true;
         }
@@ -77,6 +82,11 @@ mod tests {
         assert!(!names_host("failed to load user profile", "user"));
         assert!(!names_host("superuser:1 failed", "user"));
         assert!(names_host("user:80", "user"));
+        assert!(!names_host(
+            "[Note] Aborted connection 63 to db: 'socksdb' user: 'catalogue_user' host: '10.44.0.16'",
+            "user"
+        ));
+        assert!(!names_host("user:", "user"));
         assert!(!names_host("", "user"));
     }
 
