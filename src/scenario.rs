@@ -679,11 +679,10 @@ pub fn resolve(argument: &str) -> Result<Scenario, ScenarioError> {
         .iter()
         .zip(&scenarios)
         .find(|((file, _), scenario)| {
-            let prefix = file.split('-').next();
             scenario.name == wanted
                 || file.trim_end_matches(".yaml") == wanted
-                || prefix == Some(wanted)
-                || (number.is_some() && prefix.and_then(|p| p.parse::<u32>().ok()) == number)
+                || (number.is_some()
+                    && file.split('-').next().and_then(|p| p.parse::<u32>().ok()) == number)
         });
     match found {
         Some((_, scenario)) => Ok(scenario.clone()),

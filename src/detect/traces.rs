@@ -292,9 +292,11 @@ pub fn detect_traces(
             }
             if expected_n >= config.min_expected_requests && !deploy_grace {
                 let z = (expected_n - n_f) / expected_n.sqrt();
+                let score = squash(z, config.count_z);
+                decided = decided.max(score);
                 signals.push((
                     "requests_drop",
-                    squash(z, config.count_z),
+                    score,
                     MetricDelta {
                         signal: "requests".into(),
                         baseline: expected_n,
@@ -308,9 +310,11 @@ pub fn detect_traces(
             if let Some(health) = health_score(&refs, deployed, window.end, &health_config) {
                 let drop = base_health_median - health.score_without_ttl;
                 if drop.is_finite() {
+                    let score = squash(drop, config.health_drop);
+                    decided = decided.max(score);
                     signals.push((
                         "health",
-                        squash(drop, config.health_drop),
+                        score,
                         MetricDelta {
                             signal: "health".into(),
                             baseline: base_health_median,
@@ -329,12 +333,7 @@ pub fn detect_traces(
                 continue;
             };
             scores[w] = score;
-            let uncounted = signals
-                .iter()
-                .filter(|s| s.0 != "span_errors" && s.0 != "span_latency")
-                .map(|s| s.1)
-                .fold(0.0, f64::max);
-            verdict[w] = decided.max(uncounted).min(score);
+            verdict[w] = decided.min(score);
             if score >= config.threshold {
                 let mut trace_ids: Vec<String> = window_requests
                     .iter()

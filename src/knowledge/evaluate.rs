@@ -97,7 +97,7 @@ pub fn evaluate(
         let Some(truth) = dataset.ground_truth.clone() else {
             continue;
         };
-        // Logs included, as `kb similar --to DIR` and `analyze` read them.
+        // Logs included, as `analyze` reads them (`kb similar --to DIR` does not yet).
         let log_family = RecordLogs::new(&dataset.logs);
         let analysis = analyze(
             &AnalysisInput {

@@ -193,10 +193,13 @@ pub mod rfc3339 {
     /// # Errors
     /// When the text is not RFC 3339.
     pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Timestamp, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        Timestamp::parse_rfc3339(&text).ok_or_else(|| {
-            serde::de::Error::custom(format!("`{text}` is not an RFC 3339 timestamp"))
-        })
+        parse(&String::deserialize(deserializer)?)
+    }
+
+    /// Parses RFC 3339 text, with the error every reader of it gives.
+    pub(super) fn parse<E: serde::de::Error>(text: &str) -> Result<Timestamp, E> {
+        Timestamp::parse_rfc3339(text)
+            .ok_or_else(|| E::custom(format!("`{text}` is not an RFC 3339 timestamp")))
     }
 }
 
@@ -220,11 +223,7 @@ mod rfc3339_option {
         deserializer: D,
     ) -> Result<Option<Timestamp>, D::Error> {
         Option::<String>::deserialize(deserializer)?
-            .map(|text| {
-                Timestamp::parse_rfc3339(&text).ok_or_else(|| {
-                    serde::de::Error::custom(format!("`{text}` is not an RFC 3339 timestamp"))
-                })
-            })
+            .map(|text| super::rfc3339::parse(&text))
             .transpose()
     }
 }
