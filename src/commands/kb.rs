@@ -2,14 +2,13 @@
 //! rm, export, import.
 
 use anyhow::Context;
-use baynet::analysis::{AnalysisConfig, AnalysisInput, analyze, data_range};
+use baynet::analysis::AnalysisConfig;
 use baynet::config::{DEFAULT_QDRANT_URL, KbBackend};
 use baynet::knowledge::qdrant::{QdrantSettings, QdrantStore};
 use baynet::knowledge::record::{self, Postmortem};
 use baynet::knowledge::store::{Hit, SearchQuery, content_hash};
 use baynet::knowledge::vectors::{HashedBagOfWords, TextEmbedder};
 use baynet::knowledge::{KbPaths, KnowledgeBase, query_for_analysis};
-use baynet::rca::LinkStrengths;
 use clap::{Args, Subcommand};
 use std::io::{BufRead, Read, Write};
 use std::path::{Path, PathBuf};
@@ -336,27 +335,9 @@ pub fn run(args: KbArgs) -> anyhow::Result<()> {
         KbCommand::Similar { to, limit, json } => {
             let query = if Path::new(&to).is_dir() {
                 let dir = PathBuf::from(&to);
-                let dataset = baynet::input_dir::read_dir(&dir)
-                    .with_context(|| format!("reading {}", dir.display()))?;
-                let data = data_range(&dataset.spans, &dataset.series).with_context(|| {
-                    format!(
-                        "{} holds no traces and no metrics to analyse",
-                        dir.display()
-                    )
-                })?;
-                let analysis = analyze(
-                    &AnalysisInput {
-                        spans: &dataset.spans,
-                        series: &dataset.series,
-                        graph: dataset.graph.as_ref(),
-                        logs: None,
-                        baseline: None,
-                        window: None,
-                        data: Some(data),
-                    },
-                    &AnalysisConfig::default(),
-                    LinkStrengths::new(),
-                )?;
+                // The same analysis as `baynet analyze DIR` (logs included).
+                let analysis =
+                    super::analyze::analyze_dir(&dir, None, None, &AnalysisConfig::default())?;
                 query_for_analysis(&analysis, limit)
             } else {
                 let stored = kb.store.get(&to).with_context(|| {

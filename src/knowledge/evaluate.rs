@@ -40,6 +40,41 @@ pub struct RetrievalRun {
     pub signals: Vec<String>,
     /// Diagnostics: the metric deltas of the focus's events (`kind signal delta: baseline -> observed (z)`).
     pub focus_deltas: Vec<String>,
+    /// Diagnostics: the top three hits with their rank in each retriever's list.
+    pub hits: Vec<HitRanks>,
+    /// Diagnostics: the best-placed hit of the true fault class (among the first 50).
+    pub first_same_class: Option<HitRanks>,
+}
+
+/// Where one hit stands: fused and per retriever (1-based; `None`: not in that list).
+#[derive(Debug, Clone, Serialize)]
+pub struct HitRanks {
+    /// Record id.
+    pub id: String,
+    /// Its fault class.
+    pub fault_class: String,
+    /// Rank in the fused list.
+    pub fused: usize,
+    /// Rank by text (BM25).
+    pub text: Option<usize>,
+    /// Rank by vectors.
+    pub vector: Option<usize>,
+    /// Rank by symptom signature.
+    pub signature: Option<usize>,
+    /// Signature similarity.
+    pub signature_similarity: Option<f64>,
+}
+
+fn ranks(position: usize, hit: &super::store::Hit) -> HitRanks {
+    HitRanks {
+        id: hit.id.clone(),
+        fault_class: hit.fault_class.clone(),
+        fused: position + 1,
+        text: hit.bm25_rank,
+        vector: hit.vector_rank,
+        signature: hit.signature_rank,
+        signature_similarity: hit.signature_similarity,
+    }
 }
 
 /// The evaluation.
@@ -97,7 +132,7 @@ pub fn evaluate(
         let Some(truth) = dataset.ground_truth.clone() else {
             continue;
         };
-        // Logs included, as `analyze` reads them (`kb similar --to DIR` does not yet).
+        // Logs included, as `analyze` and `kb similar --to DIR` read them.
         let log_family = RecordLogs::new(&dataset.logs);
         let analysis = analyze(
             &AnalysisInput {
@@ -137,11 +172,22 @@ pub fn evaluate(
     store.replace_all(records).map_err(|e| e.to_string())?;
     let mut runs = Vec::new();
     for (name, truth, analysis) in &cases {
-        let mut query = query_for_analysis(analysis, 3);
+        let mut query = query_for_analysis(analysis, 50);
         query.exclude_id = Some(name.clone());
         let hits = store.search(&query).map_err(|e| e.to_string())?;
         let class = truth.fault_class.as_str();
-        let top: Vec<String> = hits.iter().map(|h| h.fault_class.clone()).collect();
+        let top: Vec<String> = hits.iter().take(3).map(|h| h.fault_class.clone()).collect();
+        let first_same_class = hits
+            .iter()
+            .enumerate()
+            .find(|(_, h)| h.fault_class == class)
+            .map(|(i, h)| ranks(i, h));
+        let hits: Vec<HitRanks> = hits
+            .iter()
+            .take(3)
+            .enumerate()
+            .map(|(i, h)| ranks(i, h))
+            .collect();
         runs.push(RetrievalRun {
             name: name.clone(),
             fault_class: class.to_owned(),
@@ -186,6 +232,8 @@ pub fn evaluate(
                 })
                 .collect(),
             focus: query.focus_service.clone(),
+            hits,
+            first_same_class,
         });
     }
     let answerable: Vec<&RetrievalRun> = runs.iter().filter(|r| r.answerable).collect();

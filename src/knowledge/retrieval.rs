@@ -225,8 +225,21 @@ pub struct Rankings {
     pub signature: Vec<(String, f64)>,
 }
 
-/// Fuses the rankings with reciprocal rank fusion ([`RRF_K`]) into at most `limit` hits;
-/// `lookup` gives the record of an id (ids it does not know are dropped).
+/// Weight of the text (BM25 / sparse) ranking in the fusion.
+pub const TEXT_WEIGHT: f64 = 0.5;
+/// Weight of the dense-vector ranking in the fusion.
+pub const VECTOR_WEIGHT: f64 = 0.5;
+/// Weight of the symptom-signature ranking in the fusion: the one retriever built to match a
+/// fault of the same kind on another service. The text and vector rankings read the same
+/// words (service names first), so they favour incidents of the *same* service; at equal
+/// weights they outvoted the signature (on the simulator's leave-one-out set a payment
+/// partition retrieved payment's pod failure first while the signature ranked a partition
+/// first; EVALUATION.md, 2026-12-03). A query without a signature is ranked by text alone.
+pub const SIGNATURE_WEIGHT: f64 = 2.0;
+
+/// Fuses the rankings with weighted reciprocal rank fusion ([`RRF_K`], [`TEXT_WEIGHT`],
+/// [`VECTOR_WEIGHT`], [`SIGNATURE_WEIGHT`]) into at most `limit` hits; `lookup` gives the
+/// record of an id (ids it does not know are dropped).
 #[must_use]
 pub fn fuse<'a>(
     rankings: &Rankings,
@@ -238,14 +251,17 @@ pub fn fuse<'a>(
         .iter()
         .map(|(id, _)| id.clone())
         .collect();
-    let lists = [
-        rankings.text.clone(),
-        rankings.vector.clone(),
-        signature_ids,
+    let lists: [(&[String], f64); 3] = [
+        (&rankings.text, TEXT_WEIGHT),
+        (&rankings.vector, VECTOR_WEIGHT),
+        (&signature_ids, SIGNATURE_WEIGHT),
     ];
-    let active = lists.iter().filter(|l| !l.is_empty()).count();
-    #[allow(clippy::cast_precision_loss)]
-    let best_possible = active as f64 / (RRF_K + 1.0);
+    // The score of a record every non-empty list ranks first.
+    let best_possible: f64 = lists
+        .iter()
+        .filter(|(list, _)| !list.is_empty())
+        .map(|(_, weight)| weight / (RRF_K + 1.0))
+        .sum();
     let rank_in = |list: &[String], id: &str| list.iter().position(|x| x == id).map(|r| r + 1);
     let scores: BTreeMap<&str, f64> = rankings
         .signature
@@ -266,9 +282,9 @@ pub fn fuse<'a>(
                 } else {
                     0.0
                 },
-                bm25_rank: rank_in(&lists[0], &id),
-                vector_rank: rank_in(&lists[1], &id),
-                signature_rank: rank_in(&lists[2], &id),
+                bm25_rank: rank_in(&rankings.text, &id),
+                vector_rank: rank_in(&rankings.vector, &id),
+                signature_rank: rank_in(&signature_ids, &id),
                 signature_similarity: scores.get(id.as_str()).copied(),
                 id,
             })
@@ -344,9 +360,15 @@ mod tests {
         let hits = fuse(&rankings, 5, lookup);
         assert_eq!(hits.len(), 2, "unknown ids are dropped: {hits:?}");
         assert_eq!(hits[0].id, "b");
-        let expected = 1.0 / 62.0 + 1.0 / 61.0 + 1.0 / 61.0;
+        let expected = TEXT_WEIGHT / (RRF_K + 2.0)
+            + VECTOR_WEIGHT / (RRF_K + 1.0)
+            + SIGNATURE_WEIGHT / (RRF_K + 1.0);
         assert!((hits[0].score - expected).abs() < 1e-12);
-        assert!((hits[0].similarity - expected / (3.0 / 61.0)).abs() < 1e-12);
+        let best = (TEXT_WEIGHT + VECTOR_WEIGHT + SIGNATURE_WEIGHT) / (RRF_K + 1.0);
+        assert!((hits[0].similarity - expected / best).abs() < 1e-12);
+        // a: first by text, second by vectors, no signature.
+        let a_score = TEXT_WEIGHT / (RRF_K + 1.0) + VECTOR_WEIGHT / (RRF_K + 2.0);
+        assert!((hits[1].score - a_score).abs() < 1e-12);
         assert_eq!(
             (
                 hits[0].bm25_rank,
@@ -358,6 +380,24 @@ mod tests {
         assert_eq!(hits[0].signature_similarity, Some(0.8));
         assert_eq!(hits[1].signature_rank, None);
         assert_eq!(fuse(&rankings, 1, lookup).len(), 1);
+        // The signature outweighs the two text rankings together: a record the signature
+        // ranks first and both text lists rank second beats the one they rank first.
+        let against_text = Rankings {
+            text: vec!["a".into(), "b".into()],
+            vector: vec!["a".into(), "b".into()],
+            signature: vec![("b".into(), 0.6), ("a".into(), 0.5)],
+        };
+        assert_eq!(fuse(&against_text, 2, lookup)[0].id, "b");
+        // Without a signature the text rankings alone decide, and a first place in both is
+        // the best possible similarity.
+        let text_only = Rankings {
+            text: vec!["a".into(), "b".into()],
+            vector: vec!["a".into()],
+            signature: Vec::new(),
+        };
+        let hits = fuse(&text_only, 2, lookup);
+        assert_eq!(hits[0].id, "a");
+        assert!((hits[0].similarity - 1.0).abs() < 1e-12);
         assert!(fuse(&Rankings::default(), 3, lookup).is_empty());
     }
 }

@@ -11,8 +11,12 @@ use std::collections::BTreeMap;
 /// Weight of the `(role, signal)` cosine; the signal-only cosine gets the rest.
 pub const ROLE_WEIGHT: f64 = 0.7;
 /// Weight of the focus cosine (the culprit's own signals) when both sides have a focus; the
-/// role and signal cosines share the rest in the [`ROLE_WEIGHT`] proportion.
-pub const FOCUS_WEIGHT: f64 = 0.4;
+/// role and signal cosines share the rest in the [`ROLE_WEIGHT`] proportion. The culprit's
+/// own symptoms say what kind of fault it is; how they spread depends on who calls it (a
+/// database's pod failure reaches the shop through its one caller, a gateway's at once), so
+/// the spread weighs less: with 0.4 two database pod failures whose culprits showed the same
+/// signals ranked below a partition of a third database (EVALUATION.md, 2026-12-03).
+pub const FOCUS_WEIGHT: f64 = 0.8;
 
 /// Sparse weighted vectors of one signature.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -345,8 +349,10 @@ pub fn from_analysis(analysis: &Analysis) -> SymptomSignature {
 
 /// Robust z beyond which a metric delta says which way the signal moved.
 const SIGNED_Z: f64 = 3.0;
-/// Weight of a signed change relative to the event's own signal.
-const SIGNED_WEIGHT: f64 = 0.5;
+/// Weight of a signed change relative to the event's own signal: as much, because the
+/// direction is what tells a vanished pod (`memory_bytes_down`) from memory stress
+/// (`memory_bytes_up`) where the unsigned `memory_bytes` says only that memory moved.
+const SIGNED_WEIGHT: f64 = 1.0;
 
 /// `latency_p50_ms` that rose becomes `latency_p50_ms_up`: the direction of each strong metric
 /// change, so a vanished pod (its memory and traffic *down*) and a cut link (callers' errors
