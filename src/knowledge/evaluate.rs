@@ -176,7 +176,6 @@ pub fn evaluate(
         query.exclude_id = Some(name.clone());
         let hits = store.search(&query).map_err(|e| e.to_string())?;
         let class = truth.fault_class.as_str();
-        let top: Vec<String> = hits.iter().take(3).map(|h| h.fault_class.clone()).collect();
         let first_same_class = hits
             .iter()
             .enumerate()
@@ -188,6 +187,7 @@ pub fn evaluate(
             .enumerate()
             .map(|(i, h)| ranks(i, h))
             .collect();
+        let top: Vec<String> = hits.iter().map(|h| h.fault_class.clone()).collect();
         runs.push(RetrievalRun {
             name: name.clone(),
             fault_class: class.to_owned(),

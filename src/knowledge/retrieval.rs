@@ -234,7 +234,7 @@ pub const VECTOR_WEIGHT: f64 = 0.5;
 /// words (service names first), so they favour incidents of the *same* service; at equal
 /// weights they outvoted the signature (on the simulator's leave-one-out set a payment
 /// partition retrieved payment's pod failure first while the signature ranked a partition
-/// first; EVALUATION.md, 2026-12-03). A query without a signature is ranked by text alone.
+/// first; EVALUATION.md, 2026-12-03). A query without a signature is ranked by text and vectors alone.
 pub const SIGNATURE_WEIGHT: f64 = 2.0;
 
 /// Fuses the rankings with weighted reciprocal rank fusion ([`RRF_K`], [`TEXT_WEIGHT`],
