@@ -143,9 +143,6 @@ pub struct GoldenConfig {
     pub step: Duration,
     /// `rate()` range (60 s by default, ≥ 4 × the scrape interval).
     pub rate_window: Duration,
-    /// Latency quantiles need at least this many requests in the range, NaN otherwise
-    /// (default 10: a quantile of three requests is noise).
-    pub min_requests_for_quantile: f64,
 }
 
 impl Default for GoldenConfig {
@@ -153,7 +150,6 @@ impl Default for GoldenConfig {
         Self {
             step: Duration::from_secs(15),
             rate_window: Duration::from_secs(60),
-            min_requests_for_quantile: 10.0,
         }
     }
 }
