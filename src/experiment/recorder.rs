@@ -138,8 +138,11 @@ pub struct ExperimentReport {
     pub signal_changes: Vec<SignalChange>,
     /// SLO impact per service that had traffic.
     pub slo: Vec<SloImpact>,
-    /// Confusion matrix per detector family (baseline steps are negatives, fault steps
-    /// positives; recovery steps are excluded as ambiguous).
+    /// Confusion matrix per detector family: fault steps are positives; baseline steps and
+    /// the steps after the system recovered (from the second step after the `recovered`
+    /// milestone) are negatives; the steps from the fault end to there are excluded as
+    /// ambiguous (the fault's after-effects), and with no recovery seen, the whole recovery
+    /// phase is.
     pub detection: BTreeMap<String, Confusion>,
 }
 
@@ -332,6 +335,7 @@ impl Recorder {
         let bands = self.baseline_bands(true);
         let change_bands = self.baseline_bands(false);
         let mut mttr_secs = None;
+        let mut recovered: Option<Timestamp> = None;
         let after: Vec<&Observation> = self
             .observations
             .iter()
@@ -343,6 +347,7 @@ impl Recorder {
             if run.len() == 3 && run.iter().all(|o| Self::inside_bands(o, &bands)) {
                 let recovered_at = observation.at.minus(observation.step);
                 mttr_secs = Some(recovered_at.since(fault_end).as_secs_f64());
+                recovered = Some(recovered_at.max(fault_end));
                 timeline.push(Milestone {
                     at: recovered_at.max(fault_end),
                     kind: "recovered".to_owned(),
@@ -428,7 +433,13 @@ impl Recorder {
         let mut detection: BTreeMap<String, Confusion> = BTreeMap::new();
         for observation in &self.observations {
             let positive = observation.at > fault_start && observation.at <= fault_end;
-            let negative = observation.at <= fault_start;
+            // The step in which the system recovered is left out with the after-effects: the
+            // detectors read it through windows and rates that reach back into the fault.
+            let after_recovery = recovered.is_some_and(|at| {
+                observation.at > fault_end
+                    && observation.at.minus(observation.step) >= at.plus(observation.step)
+            });
+            let negative = observation.at <= fault_start || after_recovery;
             if !positive && !negative {
                 continue;
             }
@@ -503,6 +514,7 @@ mod tests {
                 660 => (true, Some("orders"), 0.4), // first anomaly, wrong service first
                 690..=1200 => (true, Some("shipping"), 0.5),
                 1230 | 1260 => (false, None, 0.2), // still recovering
+                1500 => (true, None, 0.0),         // a false positive after the recovery
                 _ => (t == 300, None, 0.0),        // one false positive in the baseline
             };
             recorder.observe(observation(t, flagged, top, errors));
@@ -533,9 +545,10 @@ mod tests {
                 combined.false_positives,
                 combined.true_negatives
             ),
-            (19, 1, 1, 19)
+            (19, 1, 2, 35),
+            "the 17 steps from 1320 on count as negatives, the three before as neither"
         );
-        assert!((combined.precision() - 0.95).abs() < 1e-12);
+        assert!((combined.precision() - 19.0 / 21.0).abs() < 1e-12);
         assert!(
             report
                 .signal_changes

@@ -469,7 +469,7 @@ pub fn from_experiment(
             span(s.latency_violation_secs)
         );
     }
-    body.push_str("\n## Detectors\nPer analysis step: baseline steps are negatives, fault steps positives (recovery steps are left out).\n\n| family | TP | FP | TN | FN | precision | recall | F1 |\n|---|---|---|---|---|---|---|---|\n");
+    body.push_str("\n## Detectors\nPer analysis step: fault steps are positives; baseline steps and the steps after the recovery are negatives (the steps from the fault end to the end of the first step after the recovery are left out).\n\n| family | TP | FP | TN | FN | precision | recall | F1 |\n|---|---|---|---|---|---|---|---|\n");
     for (family, c) in &report.detection {
         let _ = writeln!(
             body,
