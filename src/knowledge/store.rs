@@ -431,6 +431,13 @@ impl KnowledgeStore {
             writer.add_document(doc).map_err(index_error)?;
         }
         writer.commit().map_err(index_error)?;
+        // One segment: the top 50 of a query is then pruned against one threshold over the
+        // whole store (each segment keeps its own).
+        let segments = self.index.searchable_segment_ids().map_err(index_error)?;
+        if segments.len() > 1 {
+            let writer = self.writer()?;
+            writer.merge(&segments).wait().map_err(index_error)?;
+        }
         self.reader.reload().map_err(index_error)
     }
 
@@ -759,7 +766,6 @@ impl KnowledgeStore {
 
     fn parts(&self) -> SearchParts<'_> {
         SearchParts {
-            index: &self.index,
             reader: &self.reader,
             fields: &self.fields,
             records: &self.records,
@@ -781,7 +787,6 @@ impl KnowledgeStore {
 /// What the three rankings read (shared between the threads of one search; the embedder,
 /// which is not, stays behind).
 struct SearchParts<'a> {
-    index: &'a Index,
     reader: &'a IndexReader,
     fields: &'a Fields,
     records: &'a BTreeMap<String, StoredRecord>,

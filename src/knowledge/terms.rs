@@ -172,6 +172,7 @@ mod tests {
                 "latency",
                 "p99",
                 "ms",
+                "rose",
                 "carts",
                 "db",
                 "x",
