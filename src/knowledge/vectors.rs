@@ -1142,6 +1142,50 @@ mod tests {
     }
 
     #[test]
+    fn sparse_queries_read_the_columns_and_dense_ones_the_codes() {
+        // 1,500 documents of two dense 64-dimension vectors (no zero component).
+        #[allow(clippy::cast_precision_loss)]
+        let vector = |seed: usize| -> Vec<f32> {
+            let mut v: Vec<f32> = (0..64)
+                .map(|i| ((seed * 7919 + i * 104_729) % 1000) as f32 / 1000.0 - 0.45)
+                .collect();
+            normalize(&mut v);
+            v
+        };
+        let mut index = FlatIndex::default();
+        for d in 0..1500 {
+            index.upsert(&format!("d{d:04}"), vec![vector(2 * d), vector(2 * d + 1)]);
+        }
+        index.prepare();
+        assert!(
+            index.columns.get().is_none(),
+            "dense vectors: no columns up front"
+        );
+        let all = |_: &str| true;
+        // A dense query: the ternary codes, then exact rescoring; the best is found.
+        let dense = vector(3001);
+        assert!(!is_sparse(&dense));
+        let exact = index.search_exact(&dense, 10, &all);
+        let coded = index.search_rescoring(&dense, 10, 300, &all);
+        assert_eq!(coded[0], exact[0]);
+        // A sparse query (4 of 64 components): the i8 columns, built on first use; with
+        // 40 documents rescored the exact top 10 comes back, scores and order exact.
+        let mut sparse = vec![0.0_f32; 64];
+        for (i, v) in [(3, 0.5), (17, -0.5), (40, 0.5), (63, 0.5)] {
+            sparse[i] = v;
+        }
+        assert!(is_sparse(&sparse));
+        let exact = index.search_exact(&sparse, 10, &all);
+        assert_eq!(index.search_rescoring(&sparse, 10, 40, &all), exact);
+        assert!(index.columns.get().is_some());
+        // The columns follow an insert (appended) and a removal (rebuilt).
+        index.upsert("new", vec![sparse.clone()]);
+        assert_eq!(index.search_rescoring(&sparse, 3, 40, &all)[0].0, "new");
+        index.remove("new");
+        assert_eq!(index.search_rescoring(&sparse, 10, 40, &all), exact);
+    }
+
+    #[test]
     fn ternary_codes_approximate_the_dot_product() {
         let a = [0.5_f32, -0.5, 0.5, -0.5, 0.0];
         let b = [0.5_f32, 0.5, 0.5, -0.5, 1.0];
