@@ -1,7 +1,8 @@
 //! Text vectors (pure): the [`TextEmbedder`] seam, the built-in deterministic hashed
-//! bag-of-words embedder, chunking, cosine search behind [`VectorIndex`] (ternary codes
-//! scanned, the best documents rescored exactly; an ANN index can implement the same trait
-//! later), and reciprocal rank fusion.
+//! bag-of-words embedder, chunking, cosine search behind [`VectorIndex`] (a first pass over
+//! `i8` columns for sparse queries or ternary codes for dense ones, the best documents
+//! rescored exactly; an ANN index can implement the same trait later), and reciprocal rank
+//! fusion.
 
 use std::collections::BTreeMap;
 
@@ -625,7 +626,7 @@ impl Columns {
         }
         for vector in document.data.chunks_exact(self.dimension) {
             let n = self.owners.len();
-            if n % BLOCK == 0 {
+            if n.is_multiple_of(BLOCK) {
                 self.values
                     .resize(self.values.len() + self.dimension * BLOCK, 0);
             }
@@ -680,15 +681,16 @@ impl Columns {
 /// of the exact top 10) at well under half the exact scan's time (BENCHMARKS.md).
 pub const RESCORE_FACTOR: usize = 64;
 /// The same for a sparse query, whose first pass reads the `i8` columns (scores within a
-/// rounding step of the exact ones): on the benchmark's 100k incidents 4 × 50 rescored keep
-/// (BENCHMARKS.md).
+/// rounding step of the exact ones): on the benchmark's 100k incidents 100, 200 and 400
+/// rescored documents each kept 100 % of the exact top 50 (BENCHMARKS.md, 2026-12-04).
 pub const SPARSE_RESCORE_FACTOR: usize = 4;
 /// The fewest documents rescored exactly.
 pub const RESCORE_MIN: usize = 256;
 
-/// Cosine ranking in two passes: every vector's ternary code is scanned (about a
-/// sixteenth of the bytes of the vectors), then the best documents by the codes are rescored
-/// with their exact vectors. A store of at most that many documents is scored exactly.
+/// Cosine ranking in two passes: a first pass over every vector — the `i8` columns of a sparse
+/// query's non-zero components ([`Columns`]), or every vector's ternary code for a dense query
+/// (about a sixteenth of the bytes of the vectors) — then the best documents of that pass are
+/// rescored with their exact vectors. A store of at most that many documents is scored exactly.
 #[derive(Debug, Clone, Default)]
 pub struct FlatIndex {
     documents: Keyed<FlatDocument>,
