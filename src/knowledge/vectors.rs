@@ -688,7 +688,7 @@ pub const SPARSE_RESCORE_FACTOR: usize = 4;
 pub const RESCORE_MIN: usize = 256;
 
 /// Cosine ranking in two passes: a first pass over every vector — the `i8` columns of a sparse
-/// query's non-zero components ([`Columns`]), or every vector's ternary code for a dense query
+/// query's non-zero components (`Columns`), or every vector's ternary code for a dense query
 /// (about a sixteenth of the bytes of the vectors) — then the best documents of that pass are
 /// rescored with their exact vectors. A store of at most that many documents is scored exactly.
 #[derive(Debug, Clone, Default)]
