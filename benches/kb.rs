@@ -305,7 +305,7 @@ fn knowledge_base(c: &mut Criterion) {
         wanted.min(10 * if full { 200 } else { 10 }),
         exact_time.as_secs_f64() * 1e3 / if full { 200.0 } else { 10.0 }
     );
-    for rescored in [400, 800, 1600, 3200] {
+    for rescored in [100, 200, 400, 800, 3200] {
         let (mut found, mut top10, mut time) = (0_usize, 0_usize, Duration::ZERO);
         for i in 0..if full { 200 } else { 10 } {
             let vector = embedder.embed(&[query(i).text]).unwrap().remove(0);

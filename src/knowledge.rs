@@ -7,6 +7,8 @@
 //!   exact cosine search, reciprocal rank fusion.
 //! - [`retrieval`] (pure): the query, filters, indexed text and the fusion shared by backends.
 //! - [`sparse`] (pure): BM25-style sparse text vectors for Qdrant.
+//! - [`terms`] (pure): the text analysis both text retrievers share (signal names whole and
+//!   in parts).
 //! - [`index`]: the [`index::KnowledgeIndex`] seam every backend implements.
 //! - [`store`] (adapter): the embedded backend, redb records + tantivy BM25 + stored vectors.
 //! - [`qdrant`] (adapter): the Qdrant backend over its REST API.
@@ -25,6 +27,7 @@ pub mod retrieval;
 pub mod signature;
 pub mod sparse;
 pub mod store;
+pub mod terms;
 pub mod vectors;
 
 use crate::analysis::Analysis;

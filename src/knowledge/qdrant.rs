@@ -327,11 +327,19 @@ impl QdrantStore {
         Ok(())
     }
 
+    /// What a point's vectors were made with, kept in its `embedder` payload: the embedder's
+    /// name and the text analysis of its sparse vector ([`super::terms::TOKENIZER`]). A point
+    /// written by another embedder or another analysis (before 2026-12-04 signal names were
+    /// split, with no whole term) is rewritten at open.
+    fn point_version(&self) -> String {
+        format!("{} {}", self.embedder.name(), super::terms::TOKENIZER)
+    }
+
     fn load(&mut self) -> Result<(), StoreError> {
         let path = format!("{}/points/scroll", self.collection_path());
         let mut records = BTreeMap::new();
         let mut stale = Vec::new();
-        let name = self.embedder.name();
+        let name = self.point_version();
         let mut offset: Option<Value> = None;
         // Bounded: each page moves the offset forward; a server repeating one is an error.
         let mut seen_offsets = std::collections::BTreeSet::new();
@@ -377,7 +385,7 @@ impl QdrantStore {
 
     /// Embeds and upserts `batch` (no duplicate checks, no cache update).
     fn write_points(&mut self, batch: &[StoredRecord]) -> Result<(), StoreError> {
-        let name = self.embedder.name();
+        let name = self.point_version();
         let path = format!("{}/points?wait=true", self.collection_path());
         for chunk in batch.chunks(UPSERT_CHUNK) {
             let mut texts = Vec::new();

@@ -132,26 +132,18 @@ pub fn similarity(a: &SignatureVector, b: &SignatureVector) -> f64 {
     }
 }
 
-/// One part of a compiled signature: interned keys with weights, and the part's norm.
-#[derive(Debug, Clone, Copy)]
-struct CompiledPart<'a> {
-    weights: &'a [(u32, f64)],
-    norm: f64,
-}
-
-impl CompiledPart<'_> {
-    /// The cosine with a query part given densely (`query[key]`) with its norm.
-    fn cosine(&self, query: &[f64], query_norm: f64) -> f64 {
-        if query_norm <= 0.0 || self.norm <= 0.0 {
-            return 0.0;
-        }
-        let dot: f64 = self
-            .weights
-            .iter()
-            .map(|&(key, w)| query.get(key as usize).map_or(0.0, |q| q * w))
-            .sum();
-        (dot / (query_norm * self.norm)).clamp(0.0, 1.0)
+/// The cosine of one compiled part (`keys` and `weights` side by side, its norm) with a query
+/// part given densely (`query[key]`) with its norm.
+fn part_cosine(keys: &[u32], weights: &[f64], norm: f64, query: &[f64], query_norm: f64) -> f64 {
+    if query_norm <= 0.0 || norm <= 0.0 {
+        return 0.0;
     }
+    let dot: f64 = keys
+        .iter()
+        .zip(weights)
+        .map(|(&key, &w)| query.get(key as usize).map_or(0.0, |q| q * w))
+        .sum();
+    (dot / (query_norm * norm)).clamp(0.0, 1.0)
 }
 
 fn norm<K>(map: &BTreeMap<K, f64>) -> f64 {
@@ -189,39 +181,42 @@ fn dense<K: Ord>(keys: &BTreeMap<K, u32>, map: &BTreeMap<K, f64>) -> Vec<f64> {
     out
 }
 
-/// The three parts of one signature (by role, by signal, focus) in one allocation, so that a
-/// scan costs one memory access per record, not three.
-#[derive(Debug, Clone)]
-struct CompiledSignature {
-    weights: Vec<(u32, f64)>,
-    /// Where the by-role part ends and where the by-signal part ends.
-    ends: [usize; 2],
+/// Where one record's three parts (by role, by signal, focus) lie in the shared arrays of a
+/// [`SignatureIndex`], with their norms: plain numbers, so a scan reads the rows in one
+/// sequence and the parts from two flat arrays, with no pointer to follow per record.
+#[derive(Debug, Clone, Copy)]
+struct Row {
+    /// Start of the by-role part; the end of each part follows.
+    start: usize,
+    ends: [usize; 3],
     norms: [f64; 3],
 }
 
-impl CompiledSignature {
-    fn part(&self, index: usize) -> CompiledPart<'_> {
-        let (start, end) = match index {
-            0 => (0, self.ends[0]),
-            1 => (self.ends[0], self.ends[1]),
-            _ => (self.ends[1], self.weights.len()),
-        };
-        CompiledPart {
-            weights: self.weights.get(start..end).unwrap_or(&[]),
-            norm: self.norms.get(index).copied().unwrap_or(0.0),
+impl Row {
+    fn range(&self, part: usize) -> std::ops::Range<usize> {
+        match part {
+            0 => self.start..self.ends[0],
+            1 => self.ends[0]..self.ends[1],
+            _ => self.ends[1]..self.ends[2],
         }
     }
 }
 
 /// The signatures of a store, compiled for ranking many of them against one query: keys
-/// interned to integers, each record's parts as short weight lists with their norms, the query
-/// spread densely once. [`SignatureIndex::rank`] gives what [`similarity`] gives record by
-/// record (up to floating-point summation order), at a fraction of the cost.
+/// interned to integers, every record's parts as interned keys and weights in two flat arrays
+/// (a record is a [`Row`] of offsets and norms), the query spread densely once.
+/// [`SignatureIndex::rank`] gives what [`similarity`] gives record by record (up to
+/// floating-point summation order), at a fraction of the cost.
 #[derive(Debug, Clone, Default)]
 pub struct SignatureIndex {
     role_keys: BTreeMap<(String, String), u32>,
     signal_keys: BTreeMap<String, u32>,
-    entries: super::vectors::Keyed<CompiledSignature>,
+    entries: super::vectors::Keyed<Row>,
+    keys: Vec<u32>,
+    weights: Vec<f64>,
+    /// Array positions no row points at any more (replaced or removed records); compacted
+    /// when they outnumber the live ones.
+    garbage: usize,
 }
 
 impl SignatureIndex {
@@ -230,12 +225,20 @@ impl SignatureIndex {
         let by_role = interned_sorted(&mut self.role_keys, &vector.by_role);
         let by_signal = interned_sorted(&mut self.signal_keys, &vector.by_signal);
         let focus = interned_sorted(&mut self.signal_keys, &vector.focus);
-        let ends = [by_role.len(), by_role.len() + by_signal.len()];
-        let mut weights = by_role;
-        weights.extend(by_signal);
-        weights.extend(focus);
-        let compiled = CompiledSignature {
-            weights,
+        if let Some(old) = self.entries.get(id) {
+            self.garbage += old.ends[2] - old.start;
+        }
+        let start = self.keys.len();
+        let mut ends = [0; 3];
+        for (end, part) in ends.iter_mut().zip([by_role, by_signal, focus]) {
+            for (key, weight) in part {
+                self.keys.push(key);
+                self.weights.push(weight);
+            }
+            *end = self.keys.len();
+        }
+        let row = Row {
+            start,
             ends,
             norms: [
                 norm(&vector.by_role),
@@ -243,12 +246,45 @@ impl SignatureIndex {
                 norm(&vector.focus),
             ],
         };
-        self.entries.upsert(id, compiled);
+        self.entries.upsert(id, row);
+        self.compact_when_sparse();
     }
 
     /// Removes `id`.
     pub fn remove(&mut self, id: &str) {
+        if let Some(old) = self.entries.get(id) {
+            self.garbage += old.ends[2] - old.start;
+        }
         self.entries.remove(id);
+        self.compact_when_sparse();
+    }
+
+    /// Rewrites the arrays without the positions no row points at, once those are the
+    /// majority (and not a handful).
+    fn compact_when_sparse(&mut self) {
+        if self.garbage < 1024 || self.garbage * 2 < self.keys.len() {
+            return;
+        }
+        let live = self.keys.len() - self.garbage;
+        let (mut keys, mut weights) = (Vec::with_capacity(live), Vec::with_capacity(live));
+        let mut rows = Vec::with_capacity(self.entries.len());
+        for (_, id, row) in self.entries.iter() {
+            let shift = |at: usize| at - row.start + keys.len();
+            let moved = Row {
+                start: keys.len(),
+                ends: row.ends.map(shift),
+                norms: row.norms,
+            };
+            keys.extend_from_slice(&self.keys[row.start..row.ends[2]]);
+            weights.extend_from_slice(&self.weights[row.start..row.ends[2]]);
+            rows.push((id.to_owned(), moved));
+        }
+        for (id, row) in rows {
+            self.entries.upsert(&id, row);
+        }
+        self.keys = keys;
+        self.weights = weights;
+        self.garbage = 0;
     }
 
     /// Signatures stored.
@@ -280,18 +316,28 @@ impl SignatureIndex {
             norm(&wanted.by_signal),
             norm(&wanted.focus),
         );
+        let (keys, weights) = (self.keys.as_slice(), self.weights.as_slice());
+        let cosine = |row: &Row, part: usize, query: &[f64], query_norm: f64| {
+            let range = row.range(part);
+            part_cosine(
+                keys.get(range.clone()).unwrap_or(&[]),
+                weights.get(range).unwrap_or(&[]),
+                row.norms[part],
+                query,
+                query_norm,
+            )
+        };
         let scored = self
             .entries
             .iter()
-            .map(|(slot, _, entry)| {
-                let focus = entry.part(2);
-                let spread = ROLE_WEIGHT * entry.part(0).cosine(&role_query, role_norm)
-                    + (1.0 - ROLE_WEIGHT) * entry.part(1).cosine(&signal_query, signal_norm);
-                let score = if wanted.focus.is_empty() || focus.weights.is_empty() {
+            .map(|(slot, _, row)| {
+                let spread = ROLE_WEIGHT * cosine(row, 0, &role_query, role_norm)
+                    + (1.0 - ROLE_WEIGHT) * cosine(row, 1, &signal_query, signal_norm);
+                let score = if wanted.focus.is_empty() || row.range(2).is_empty() {
                     spread
                 } else {
                     (1.0 - FOCUS_WEIGHT) * spread
-                        + FOCUS_WEIGHT * focus.cosine(&focus_query, focus_norm)
+                        + FOCUS_WEIGHT * cosine(row, 2, &focus_query, focus_norm)
                 };
                 (score, slot)
             })
@@ -513,6 +559,19 @@ mod tests {
                 }
             }
         }
+        // Replacing every record again and again leaves dead array positions behind; they
+        // are compacted away and the ranking stays exactly the same.
+        let wanted = vectorize_focused(&signature_of(200), Some("carts"));
+        let before = index.rank(&wanted, 8, &|_| true);
+        let live = index.keys.len() - index.garbage;
+        for _ in 0..40 {
+            for (id, v) in &plain {
+                index.upsert(id, v);
+            }
+        }
+        assert_eq!(index.keys.len() - index.garbage, live);
+        assert!(index.keys.len() <= 2 * live + 1024, "{}", index.keys.len());
+        assert_eq!(index.rank(&wanted, 8, &|_| true), before);
         assert!(
             index
                 .rank(&SignatureVector::default(), 5, &|_| true)

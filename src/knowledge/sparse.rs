@@ -3,14 +3,12 @@
 //! its title, body and evidence text, BM25's saturated term frequency
 //! `tf·(k1+1) / (tf + k1·(1 − b + b·len/avg))`; a query vector holds 1 per distinct term; the
 //! engine multiplies in the inverse document frequency it keeps per collection, so the score is
-//! BM25 without per-field weighting. Terms are tokenised like the embedded index's `en_stem`
-//! (alphanumeric runs, lowercased, English Snowball stems, tokens over 40 bytes dropped) and
-//! identified by a stable 32-bit FNV-1a hash of the stem.
+//! BM25 without per-field weighting. Terms are tokenised like the embedded index
+//! ([`super::terms`]: words of alphanumerics and underscores, a signal name whole and in its
+//! parts, lowercased, English Snowball stems, tokens over 40 bytes dropped) and identified by a
+//! stable 32-bit FNV-1a hash of the stem.
 
 use std::collections::BTreeMap;
-use tantivy::tokenizer::{
-    Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, TextAnalyzer,
-};
 
 /// BM25's term-frequency saturation.
 pub const K1: f32 = 1.2;
@@ -48,26 +46,11 @@ pub fn term_id(term: &str) -> u32 {
     hash
 }
 
-fn analyzer() -> TextAnalyzer {
-    TextAnalyzer::builder(SimpleTokenizer::default())
-        .filter(RemoveLongFilter::limit(40))
-        .filter(LowerCaser)
-        .filter(Stemmer::new(Language::English))
-        .build()
-}
-
-/// The stemmed terms of `texts`, in order.
+/// The analysed terms of `texts`, in order (the embedded index's analysis,
+/// [`super::terms::analyzer`]).
 #[must_use]
 pub fn terms(texts: &[&str]) -> Vec<String> {
-    let mut analyzer = analyzer();
-    let mut out = Vec::new();
-    for text in texts {
-        let mut stream = analyzer.token_stream(text);
-        while stream.advance() {
-            out.push(stream.token().text.clone());
-        }
-    }
-    out
+    super::terms::terms(texts)
 }
 
 fn counts(terms: &[String]) -> BTreeMap<u32, u32> {
@@ -120,11 +103,19 @@ mod tests {
     }
 
     #[test]
-    fn terms_are_stemmed_lowercased_and_split_like_en_stem() {
+    fn terms_are_stemmed_lowercased_and_split_like_the_embedded_index() {
         assert_eq!(
             terms(&["Readiness probes FAILING on carts-db", "error_ratio"]),
             vec![
-                "readi", "probe", "fail", "on", "cart", "db", "error", "ratio"
+                "readi",
+                "probe",
+                "fail",
+                "on",
+                "cart",
+                "db",
+                "error_ratio",
+                "error",
+                "ratio"
             ]
         );
         assert!(terms(&[&"x".repeat(41)]).is_empty());

@@ -13,15 +13,16 @@ use super::record::RecordError;
 use super::retrieval::{CANDIDATES, Rankings, evidence_text, passes};
 pub use super::retrieval::{Hit, SearchQuery, StoredRecord, content_hash};
 use super::signature;
+use super::terms;
 use super::vectors::{self, FlatIndex, TextEmbedder, VectorIndex};
 use redb::{ReadableDatabase, ReadableTable, TableDefinition};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use tantivy::collector::TopDocs;
-use tantivy::query::QueryParser;
+use tantivy::query::{BooleanQuery, Occur, Query, TermQuery};
 use tantivy::schema::{
-    DateOptions, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing,
-    TextOptions, Value,
+    DateOptions, FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema,
+    TextFieldIndexing, TextOptions,
 };
 use tantivy::{DateTime, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
@@ -112,13 +113,17 @@ struct Fields {
 
 fn schema() -> (Schema, Fields) {
     let mut builder = Schema::builder();
+    // Signal names whole and in parts ([`terms`]); no positions: the text query is a flat
+    // disjunction of terms, never a phrase. An index built with another schema (before
+    // 2026-12-04: `en_stem` with positions) no longer matches and is rebuilt at open.
     let text = TextOptions::default().set_indexing_options(
         TextFieldIndexing::default()
-            .set_tokenizer("en_stem")
-            .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+            .set_tokenizer(terms::TOKENIZER)
+            .set_index_option(IndexRecordOption::WithFreqs),
     );
     let fields = Fields {
-        id: builder.add_text_field("id", STRING | STORED),
+        // A fast field too: a hit's id is read from its column, not from the document store.
+        id: builder.add_text_field("id", STRING | STORED | FAST),
         title: builder.add_text_field("title", text.clone()),
         body: builder.add_text_field("body", text.clone()),
         evidence: builder.add_text_field("evidence", text),
@@ -167,15 +172,19 @@ fn index_error(e: impl std::fmt::Display) -> StoreError {
 fn open_text_index(dir: &Path) -> Result<Index, StoreError> {
     let (schema, _) = schema();
     std::fs::create_dir_all(dir).map_err(io(dir))?;
-    if dir.join("meta.json").is_file() {
+    let index = if dir.join("meta.json").is_file() {
         let index = Index::open_in_dir(dir).map_err(index_error)?;
         if index.schema() != schema {
             return Err(StoreError::Index("schema changed".to_owned()));
         }
-        Ok(index)
+        index
     } else {
-        Index::create_in_dir(dir, schema).map_err(index_error)
-    }
+        Index::create_in_dir(dir, schema).map_err(index_error)?
+    };
+    index
+        .tokenizers()
+        .register(terms::TOKENIZER, terms::analyzer());
+    Ok(index)
 }
 
 impl KnowledgeStore {
@@ -422,6 +431,13 @@ impl KnowledgeStore {
             writer.add_document(doc).map_err(index_error)?;
         }
         writer.commit().map_err(index_error)?;
+        // One segment: the top 50 of a query is then pruned against one threshold over the
+        // whole store (each segment keeps its own).
+        let segments = self.index.searchable_segment_ids().map_err(index_error)?;
+        if segments.len() > 1 {
+            let writer = self.writer()?;
+            writer.merge(&segments).wait().map_err(index_error)?;
+        }
         self.reader.reload().map_err(index_error)
     }
 
@@ -750,7 +766,6 @@ impl KnowledgeStore {
 
     fn parts(&self) -> SearchParts<'_> {
         SearchParts {
-            index: &self.index,
             reader: &self.reader,
             fields: &self.fields,
             records: &self.records,
@@ -772,7 +787,6 @@ impl KnowledgeStore {
 /// What the three rankings read (shared between the threads of one search; the embedder,
 /// which is not, stays behind).
 struct SearchParts<'a> {
-    index: &'a Index,
     reader: &'a IndexReader,
     fields: &'a Fields,
     records: &'a BTreeMap<String, StoredRecord>,
@@ -804,22 +818,52 @@ impl SearchParts<'_> {
             return Ok(Vec::new());
         }
         let f = self.fields;
-        let parser = QueryParser::for_index(self.index, vec![f.title, f.body, f.evidence]);
-        // Free text, not query syntax: keep only word characters so that `:`/`"` in evidence
-        // never turn into field or phrase queries.
-        let cleaned: String = vectors::tokens(text).join(" ");
-        let (parsed, _errors) = parser.parse_query_lenient(&cleaned);
+        // One flat disjunction: every analysed query term (repeats included, as a query parser
+        // would keep them) in each text field. Term queries only, so tantivy scores it with
+        // block-max WAND; BM25 per field, summed.
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        for term in terms::terms(&[text]) {
+            for field in [f.title, f.body, f.evidence] {
+                clauses.push((
+                    Occur::Should,
+                    Box::new(TermQuery::new(
+                        Term::from_field_text(field, &term),
+                        IndexRecordOption::WithFreqs,
+                    )),
+                ));
+            }
+        }
+        if clauses.is_empty() {
+            return Ok(Vec::new());
+        }
+        let query = BooleanQuery::new(clauses);
         let searcher = self.reader.searcher();
         let top = searcher
-            .search(&parsed, &TopDocs::with_limit(CANDIDATES).order_by_score())
+            .search(&query, &TopDocs::with_limit(CANDIDATES).order_by_score())
             .map_err(index_error)?;
+        let mut columns: BTreeMap<u32, Option<tantivy::columnar::StrColumn>> = BTreeMap::new();
         let mut ids = Vec::new();
+        let mut id = String::new();
         for (_score, address) in top {
-            let doc: TantivyDocument = searcher.doc(address).map_err(index_error)?;
-            if let Some(id) = doc.get_first(f.id).and_then(|v| v.as_str())
-                && allowed(id)
-            {
-                ids.push(id.to_owned());
+            let column = match columns.entry(address.segment_ord) {
+                std::collections::btree_map::Entry::Occupied(entry) => entry.into_mut(),
+                std::collections::btree_map::Entry::Vacant(entry) => entry.insert(
+                    searcher
+                        .segment_reader(address.segment_ord)
+                        .fast_fields()
+                        .str("id")
+                        .map_err(index_error)?,
+                ),
+            };
+            let Some(column) = column else {
+                return Err(StoreError::Index("the id column is missing".to_owned()));
+            };
+            let Some(ord) = column.term_ords(address.doc_id).next() else {
+                continue;
+            };
+            id.clear();
+            if column.ord_to_str(ord, &mut id).map_err(index_error)? && allowed(&id) {
+                ids.push(id.clone());
             }
         }
         Ok(ids)
@@ -946,6 +990,76 @@ mod tests {
         let store = KnowledgeStore::open(dir.path(), Box::new(HashedBagOfWords::new(64))).unwrap();
         assert_eq!(store.len(), 1);
         assert!(store.get("b").is_some());
+    }
+
+    #[test]
+    fn a_text_index_of_an_older_schema_is_rebuilt_and_signal_names_match_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store =
+            KnowledgeStore::open(dir.path(), Box::new(HashedBagOfWords::default())).unwrap();
+        store
+            .upsert(stored(
+                "a",
+                "pod-failure",
+                "carts",
+                "Carts error_ratio high",
+            ))
+            .unwrap();
+        store
+            .upsert(stored(
+                "b",
+                "cpu-stress",
+                "orders",
+                "Orders error and ratio",
+            ))
+            .unwrap();
+        drop(store);
+        // The index as stores before 2026-12-04 built it: `en_stem`, positions, no fast id.
+        let text_dir = dir.path().join("text");
+        std::fs::remove_dir_all(&text_dir).unwrap();
+        std::fs::create_dir_all(&text_dir).unwrap();
+        {
+            let mut builder = Schema::builder();
+            let old = TextOptions::default().set_indexing_options(
+                TextFieldIndexing::default()
+                    .set_tokenizer("en_stem")
+                    .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+            );
+            let id = builder.add_text_field("id", STRING | STORED);
+            let title = builder.add_text_field("title", old);
+            let index = Index::create_in_dir(&text_dir, builder.build()).unwrap();
+            let mut writer: IndexWriter = index.writer_with_num_threads(1, 15_000_000).unwrap();
+            let mut doc = TantivyDocument::default();
+            doc.add_text(id, "b");
+            doc.add_text(title, "error ratio");
+            writer.add_document(doc).unwrap();
+            writer.commit().unwrap();
+        }
+        let mut store =
+            KnowledgeStore::open(dir.path(), Box::new(HashedBagOfWords::default())).unwrap();
+        assert_eq!(
+            store.reader.searcher().num_docs(),
+            2,
+            "rebuilt from the records"
+        );
+        let parts = store.parts();
+        let query = |text: &str| SearchQuery {
+            text: text.to_owned(),
+            limit: 5,
+            ..SearchQuery::default()
+        };
+        // The whole signal name is a term of its own: only `a` has it, and it leads; `b`,
+        // with both parts as words, follows.
+        let ranked = parts.text(&query("error_ratio"), &|_| true).unwrap();
+        assert_eq!(ranked, ["a", "b"]);
+        // A part alone matches both.
+        let mut ranked = parts.text(&query("ratio"), &|_| true).unwrap();
+        ranked.sort();
+        assert_eq!(ranked, ["a", "b"]);
+        assert!(parts.text(&query(" ;; "), &|_| true).unwrap().is_empty());
+        let hits = store.search(&query("error_ratio")).unwrap();
+        assert_eq!(hits[0].id, "a");
+        assert_eq!(hits[0].bm25_rank, Some(1));
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Text vectors (pure): the [`TextEmbedder`] seam, the built-in deterministic hashed
-//! bag-of-words embedder, chunking, cosine search behind [`VectorIndex`] (ternary codes
-//! scanned, the best documents rescored exactly; an ANN index can implement the same trait
-//! later), and reciprocal rank fusion.
+//! bag-of-words embedder, chunking, cosine search behind [`VectorIndex`] (a first pass over
+//! `i8` columns for sparse queries or ternary codes for dense ones, the best documents
+//! rescored exactly; an ANN index can implement the same trait later), and reciprocal rank
+//! fusion.
 
 use std::collections::BTreeMap;
 
@@ -529,7 +530,13 @@ impl Codes {
     }
 }
 
-/// A query as the code scan uses it: a sparse query (few non-zero components, as the hashed
+/// Whether a query is sparse: at most an eighth of its components non-zero (the hashed bag of
+/// words of a short text; a neural embedding never is).
+fn is_sparse(query: &[f32]) -> bool {
+    query.iter().filter(|v| **v != 0.0).count() <= query.len() / 8
+}
+
+/// A query as the first pass uses it: a sparse query (few non-zero components, as the hashed
 /// bag of words gives) keeps its exact components and reads the code's sign bits at them;
 /// a dense one (a neural embedding) is itself reduced to a [`Ternary`] code.
 enum CodedQuery {
@@ -539,14 +546,15 @@ enum CodedQuery {
 
 impl CodedQuery {
     fn of(query: &[f32]) -> Self {
-        let nonzero: Vec<(usize, f32)> = query
-            .iter()
-            .copied()
-            .enumerate()
-            .filter(|&(_, v)| v != 0.0)
-            .collect();
-        if nonzero.len() <= query.len() / 8 {
-            Self::Sparse(nonzero)
+        if is_sparse(query) {
+            Self::Sparse(
+                query
+                    .iter()
+                    .copied()
+                    .enumerate()
+                    .filter(|&(_, v)| v != 0.0)
+                    .collect(),
+            )
         } else {
             Self::Dense(Ternary::of(query))
         }
@@ -576,23 +584,120 @@ impl CodedQuery {
     }
 }
 
+/// Vectors per block of [`Columns`]: a block's accumulators (4 kB) stay in the L1 cache.
+const BLOCK: usize = 1024;
+
+/// Every vector of a [`FlatIndex`] quantised to `i8` (one scale per vector, its largest
+/// magnitude over 127) and laid out by dimension within blocks of [`BLOCK`] vectors: a sparse
+/// query (the hashed bag of words: tens of non-zero components out of 512) reads only the
+/// columns of its non-zero components, contiguous bytes, and its scores are within a rounding
+/// step of the exact ones (the ternary codes keep signs only), so few documents need rescoring.
+#[derive(Debug, Clone, Default)]
+struct Columns {
+    dimension: usize,
+    /// Block after block; within a block, dimension after dimension, [`BLOCK`] values each.
+    values: Vec<i8>,
+    /// Per vector: the quantisation step.
+    scales: Vec<f32>,
+    /// The document slot of each vector.
+    owners: Vec<usize>,
+}
+
+impl Columns {
+    fn of(documents: &Keyed<FlatDocument>) -> Self {
+        let dimension = documents
+            .iter()
+            .map(|(_, _, d)| d.dimension)
+            .find(|&d| d > 0)
+            .unwrap_or(0);
+        let mut columns = Self {
+            dimension,
+            ..Self::default()
+        };
+        for (slot, _, document) in documents.iter() {
+            columns.add(slot, document);
+        }
+        columns
+    }
+
+    fn add(&mut self, slot: usize, document: &FlatDocument) {
+        if document.dimension != self.dimension || self.dimension == 0 {
+            return;
+        }
+        for vector in document.data.chunks_exact(self.dimension) {
+            let n = self.owners.len();
+            if n.is_multiple_of(BLOCK) {
+                self.values
+                    .resize(self.values.len() + self.dimension * BLOCK, 0);
+            }
+            let largest = vector.iter().fold(0.0_f32, |m, v| m.max(v.abs()));
+            let scale = if largest > 0.0 { largest / 127.0 } else { 0.0 };
+            let base = (n / BLOCK) * self.dimension * BLOCK + n % BLOCK;
+            if scale > 0.0 {
+                for (i, &v) in vector.iter().enumerate() {
+                    #[allow(clippy::cast_possible_truncation)]
+                    let q = (v / scale).round().clamp(-127.0, 127.0) as i8;
+                    if let Some(slot) = self.values.get_mut(base + i * BLOCK) {
+                        *slot = q;
+                    }
+                }
+            }
+            self.scales.push(scale);
+            self.owners.push(slot);
+        }
+    }
+
+    /// The approximate score of every vector against the query's non-zero components, in
+    /// vector order, handed to `each` as `(vector, score)`.
+    fn scan(&self, nonzero: &[(usize, f32)], mut each: impl FnMut(usize, f32)) {
+        let stride = self.dimension * BLOCK;
+        if stride == 0 {
+            return;
+        }
+        let mut sums = [0.0_f32; BLOCK];
+        for (b, block) in self.values.chunks_exact(stride).enumerate() {
+            sums.fill(0.0);
+            for &(i, q) in nonzero {
+                let Some(column) = block.get(i * BLOCK..(i + 1) * BLOCK) else {
+                    continue;
+                };
+                for (sum, &v) in sums.iter_mut().zip(column) {
+                    *sum += q * f32::from(v);
+                }
+            }
+            let first = b * BLOCK;
+            let scales = self.scales.get(first..).unwrap_or(&[]);
+            for (j, (sum, scale)) in sums.iter().zip(scales).enumerate() {
+                each(first + j, sum * scale);
+            }
+        }
+    }
+}
+
 /// Documents whose codes are rescored exactly per document wanted: the exact top `limit` is
 /// searched among the `RESCORE_FACTOR × limit` best by the codes (at least [`RESCORE_MIN`]).
 /// The codes are coarse (signs and one scale per vector): on the benchmark's 100k synthetic
 /// incidents 400 rescored documents kept 46 % of the exact top 50, 3,200 keep 95 % (and 98 %
 /// of the exact top 10) at well under half the exact scan's time (BENCHMARKS.md).
 pub const RESCORE_FACTOR: usize = 64;
+/// The same for a sparse query, whose first pass reads the `i8` columns (scores within a
+/// rounding step of the exact ones): on the benchmark's 100k incidents 100, 200 and 400
+/// rescored documents each kept 100 % of the exact top 50 (BENCHMARKS.md, 2026-12-04).
+pub const SPARSE_RESCORE_FACTOR: usize = 4;
 /// The fewest documents rescored exactly.
 pub const RESCORE_MIN: usize = 256;
 
-/// Cosine ranking in two passes: every vector's ternary code is scanned (about a
-/// sixteenth of the bytes of the vectors), then the best documents by the codes are rescored
-/// with their exact vectors. A store of at most that many documents is scored exactly.
+/// Cosine ranking in two passes: a first pass over every vector — the `i8` columns of a sparse
+/// query's non-zero components (`Columns`), or every vector's ternary code for a dense query
+/// (about a sixteenth of the bytes of the vectors) — then the best documents of that pass are
+/// rescored with their exact vectors. A store of at most that many documents is scored exactly.
 #[derive(Debug, Clone, Default)]
 pub struct FlatIndex {
     documents: Keyed<FlatDocument>,
     /// Built at the first search after a replacement or removal (appended to on inserts).
     codes: std::sync::OnceLock<Codes>,
+    /// The same for the `i8` columns sparse queries read.
+    columns: std::sync::OnceLock<Columns>,
 }
 
 impl FlatIndex {
@@ -621,9 +726,20 @@ impl FlatIndex {
         self.documents.is_empty()
     }
 
-    /// Builds the codes now rather than at the next search.
+    /// Builds the structures the first pass reads now rather than at the next search: the
+    /// ternary codes (dense queries), and the `i8` columns (sparse queries) when the stored
+    /// vectors are themselves sparse (at least a quarter of exact zeros in the first one, as
+    /// the hashed bag of words makes; a neural embedding has none), since their embedder then
+    /// makes sparse queries too. Either is otherwise built by the first query that needs it.
     pub fn prepare(&self) {
         self.codes.get_or_init(|| Codes::of(&self.documents));
+        let sparse = self.documents.iter().next().is_some_and(|(_, _, d)| {
+            let first = d.data.get(..d.dimension).unwrap_or(&[]);
+            !first.is_empty() && first.iter().filter(|v| **v == 0.0).count() * 4 >= first.len()
+        });
+        if sparse {
+            self.columns.get_or_init(|| Columns::of(&self.documents));
+        }
     }
 
     /// The exact best-vector score of one document (positive and finite, else `None`).
@@ -686,12 +802,23 @@ impl VectorIndex for FlatIndex {
             (_, None) => {}
             (false, Some(_)) => self.codes = std::sync::OnceLock::new(),
         }
+        match (new, self.columns.get_mut()) {
+            (true, Some(columns)) => {
+                let slot = self.documents.len() - 1;
+                if let Some(document) = self.documents.at(slot) {
+                    columns.add(slot, document);
+                }
+            }
+            (_, None) => {}
+            (false, Some(_)) => self.columns = std::sync::OnceLock::new(),
+        }
     }
 
     fn remove(&mut self, id: &str) {
         if self.documents.get(id).is_some() {
             self.documents.remove(id);
             self.codes = std::sync::OnceLock::new();
+            self.columns = std::sync::OnceLock::new();
         }
     }
 
@@ -701,7 +828,11 @@ impl VectorIndex for FlatIndex {
         limit: usize,
         allowed: &dyn Fn(&str) -> bool,
     ) -> Vec<(String, f32)> {
-        let rescored = limit.saturating_mul(RESCORE_FACTOR).max(RESCORE_MIN);
+        let rescored = if is_sparse(query) {
+            limit.saturating_mul(SPARSE_RESCORE_FACTOR).max(RESCORE_MIN)
+        } else {
+            limit.saturating_mul(RESCORE_FACTOR).max(RESCORE_MIN)
+        };
         self.search_rescoring(query, limit, rescored, allowed)
     }
 }
@@ -718,18 +849,14 @@ impl FlatIndex {
         allowed: &dyn Fn(&str) -> bool,
     ) -> Vec<(String, f32)> {
         let rescored = rescored.max(limit);
-        let codes = self.codes.get_or_init(|| Codes::of(&self.documents));
-        if query.is_empty() || self.documents.len() <= rescored || codes.dimension != query.len() {
+        if query.is_empty() || self.documents.len() <= rescored {
             return self.search_exact(query, limit, allowed);
         }
-        let coded = CodedQuery::of(query);
         let mut top = TopK::new(&self.documents, rescored, |a: &f32, b: &f32| b.total_cmp(a));
-        let stride = 2 * codes.words;
+        // Vectors come document by document: a document's best score is offered when its
+        // last vector has been scored.
         let mut current: Option<(usize, f32)> = None;
-        for (i, &owner) in codes.owners.iter().enumerate() {
-            let bits = &codes.bits[i * stride..(i + 1) * stride];
-            let (positive, negative) = bits.split_at(codes.words);
-            let score = coded.dot(positive, negative, codes.scales[i]);
+        let mut offer = |owner: usize, score: f32| {
             current = match current {
                 Some((slot, best)) if slot == owner => Some((slot, best.max(score))),
                 Some((slot, best)) => {
@@ -738,6 +865,32 @@ impl FlatIndex {
                 }
                 None => Some((owner, score)),
             };
+        };
+        match CodedQuery::of(query) {
+            CodedQuery::Sparse(nonzero) => {
+                let columns = self.columns.get_or_init(|| Columns::of(&self.documents));
+                if columns.dimension != query.len() {
+                    return self.search_exact(query, limit, allowed);
+                }
+                let owners = &columns.owners;
+                columns.scan(&nonzero, |i, score| {
+                    if let Some(&owner) = owners.get(i) {
+                        offer(owner, score);
+                    }
+                });
+            }
+            coded @ CodedQuery::Dense(_) => {
+                let codes = self.codes.get_or_init(|| Codes::of(&self.documents));
+                if codes.dimension != query.len() {
+                    return self.search_exact(query, limit, allowed);
+                }
+                let stride = 2 * codes.words;
+                for (i, &owner) in codes.owners.iter().enumerate() {
+                    let bits = &codes.bits[i * stride..(i + 1) * stride];
+                    let (positive, negative) = bits.split_at(codes.words);
+                    offer(owner, coded.dot(positive, negative, codes.scales[i]));
+                }
+            }
         }
         if let Some((slot, best)) = current {
             top.offer(best, slot, allowed);
@@ -988,6 +1141,50 @@ mod tests {
             "{top:?}"
         );
         assert_eq!(top, index.search_exact(&query, 10, &all));
+    }
+
+    #[test]
+    fn sparse_queries_read_the_columns_and_dense_ones_the_codes() {
+        // 1,500 documents of two dense 64-dimension vectors (no zero component).
+        #[allow(clippy::cast_precision_loss)]
+        let vector = |seed: usize| -> Vec<f32> {
+            let mut v: Vec<f32> = (0..64)
+                .map(|i| ((seed * 7919 + i * 104_729) % 1000) as f32 / 1000.0 - 0.45)
+                .collect();
+            normalize(&mut v);
+            v
+        };
+        let mut index = FlatIndex::default();
+        for d in 0..1500 {
+            index.upsert(&format!("d{d:04}"), vec![vector(2 * d), vector(2 * d + 1)]);
+        }
+        index.prepare();
+        assert!(
+            index.columns.get().is_none(),
+            "dense vectors: no columns up front"
+        );
+        let all = |_: &str| true;
+        // A dense query: the ternary codes, then exact rescoring; the best is found.
+        let dense = vector(3001);
+        assert!(!is_sparse(&dense));
+        let exact = index.search_exact(&dense, 10, &all);
+        let coded = index.search_rescoring(&dense, 10, 300, &all);
+        assert_eq!(coded[0], exact[0]);
+        // A sparse query (4 of 64 components): the i8 columns, built on first use; with
+        // 40 documents rescored the exact top 10 comes back, scores and order exact.
+        let mut sparse = vec![0.0_f32; 64];
+        for (i, v) in [(3, 0.5), (17, -0.5), (40, 0.5), (63, 0.5)] {
+            sparse[i] = v;
+        }
+        assert!(is_sparse(&sparse));
+        let exact = index.search_exact(&sparse, 10, &all);
+        assert_eq!(index.search_rescoring(&sparse, 10, 40, &all), exact);
+        assert!(index.columns.get().is_some());
+        // The columns follow an insert (appended) and a removal (rebuilt).
+        index.upsert("new", vec![sparse.clone()]);
+        assert_eq!(index.search_rescoring(&sparse, 3, 40, &all)[0].0, "new");
+        index.remove("new");
+        assert_eq!(index.search_rescoring(&sparse, 10, 40, &all), exact);
     }
 
     #[test]
