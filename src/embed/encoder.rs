@@ -446,6 +446,7 @@ fn layer_norm(x: &mut [f32], norm: &Norm, eps: f32) {
 /// it vectorise: `x = n ln 2 + r`, a degree-6 polynomial for `e^r`, `2^n` from the exponent
 /// bits.
 #[inline]
+#[allow(clippy::manual_clamp)] // max/min, unlike clamp, turn NaN into a bound
 fn exp(x: f32) -> f32 {
     const LOG2_E: f32 = std::f32::consts::LOG2_E;
     const LN2_HI: f32 = 0.693_359_4;
@@ -480,6 +481,7 @@ fn softmax(row: &mut [f32]) {
 /// The error function to about 1e-7 absolute: a rational approximation on [-4, 4] (erf is ±1
 /// in f32 outside), the one Eigen and XLA use for f32.
 #[inline]
+#[allow(clippy::manual_clamp)] // max/min, unlike clamp, turn NaN into a bound
 fn erf(x: f32) -> f32 {
     let x = x.max(-4.0).min(4.0);
     let x2 = x * x;
