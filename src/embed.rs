@@ -129,7 +129,7 @@ impl Embedder {
         Self::load(&discover::find_model()?)
     }
 
-    /// Sets the batch size (at least 1).
+    /// Sets the batch size (at least 1): `batch × 8` texts are tokenized and packed together.
     #[must_use]
     pub fn with_batch(mut self, batch: usize) -> Self {
         self.batch = batch.max(1);
