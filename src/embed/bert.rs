@@ -46,13 +46,13 @@ struct Entry {
 
 /// A safetensors file read on demand: its header, and tensors or rows of one read from disk.
 #[derive(Debug)]
-struct WeightsFile {
+pub(super) struct WeightsFile {
     path: PathBuf,
     entries: HashMap<String, Entry>,
 }
 
 impl WeightsFile {
-    fn open(path: &Path) -> Result<Self, EmbedError> {
+    pub(super) fn open(path: &Path) -> Result<Self, EmbedError> {
         let io = |source| EmbedError::Io {
             path: path.to_owned(),
             source,
@@ -132,6 +132,30 @@ impl WeightsFile {
             .collect())
     }
 
+    pub(super) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The name of the tensor whose name ends with `suffix`.
+    pub(super) fn find(&self, suffix: &str) -> Result<String, EmbedError> {
+        self.entries
+            .keys()
+            .find(|name| name.ends_with(suffix))
+            .cloned()
+            .ok_or_else(|| EmbedError::Config {
+                path: self.path.clone(),
+                message: format!("no {suffix}"),
+            })
+    }
+
+    /// The f32 tensor `name`, read whole: its values (row-major) and shape.
+    pub(super) fn tensor(&self, name: &str) -> Result<(Vec<f32>, Vec<usize>), EmbedError> {
+        let entry = self.entry(name)?;
+        let mut file = self.file()?;
+        let values = self.floats(&mut file, entry.start, entry.shape.iter().product())?;
+        Ok((values, entry.shape.clone()))
+    }
+
     fn file(&self) -> Result<std::fs::File, EmbedError> {
         std::fs::File::open(&self.path).map_err(|source| EmbedError::Io {
             path: self.path.clone(),
@@ -164,6 +188,16 @@ impl WeightsFile {
 
     /// Rows `ids` (ascending) of the matrix `name`, as a `(ids.len(), columns)` tensor.
     fn rows(&self, name: &str, ids: &[u32], device: &Device) -> Result<Tensor, EmbedError> {
+        let (values, columns) = self.rows_vec(name, ids)?;
+        Ok(Tensor::from_vec(values, (ids.len(), columns), device)?)
+    }
+
+    /// Rows `ids` of the matrix `name`, concatenated, and the number of columns.
+    pub(super) fn rows_vec(
+        &self,
+        name: &str,
+        ids: &[u32],
+    ) -> Result<(Vec<f32>, usize), EmbedError> {
         let entry = self.entry(name)?;
         let [rows, columns] = entry.shape[..] else {
             return Err(EmbedError::Config {
@@ -183,7 +217,7 @@ impl WeightsFile {
             let offset = entry.start + (4 * id * columns) as u64;
             values.extend(self.floats(&mut file, offset, columns)?);
         }
-        Ok(Tensor::from_vec(values, (ids.len(), columns), device)?)
+        Ok((values, columns))
     }
 }
 
@@ -205,6 +239,31 @@ fn read(path: &Path) -> Result<String, EmbedError> {
     })
 }
 
+/// `config.json` of `dir`.
+pub(super) fn config(dir: &Path) -> Result<Config, EmbedError> {
+    let config_path = dir.join("config.json");
+    serde_json::from_str(&read(&config_path)?).map_err(|error| EmbedError::Config {
+        path: config_path.clone(),
+        message: error.to_string(),
+    })
+}
+
+/// `tokenizer.json` of `dir`, set up like sentence-transformers: truncation at [`MAX_TOKENS`],
+/// no padding.
+pub(super) fn tokenizer(dir: &Path) -> Result<Tokenizer, EmbedError> {
+    let tokenizer_path = dir.join("tokenizer.json");
+    let mut tokenizer = Tokenizer::from_file(&tokenizer_path)
+        .map_err(|error| EmbedError::Tokenizer(format!("{}: {error}", tokenizer_path.display())))?;
+    tokenizer
+        .with_truncation(Some(TruncationParams {
+            max_length: MAX_TOKENS,
+            ..TruncationParams::default()
+        }))
+        .map_err(|error| EmbedError::Tokenizer(error.to_string()))?;
+    tokenizer.with_padding(None);
+    Ok(tokenizer)
+}
+
 impl BertEngine {
     /// Loads `config.json`, `tokenizer.json` and the weights of `model.safetensors` from `dir`.
     ///
@@ -212,34 +271,11 @@ impl BertEngine {
     /// When a file is missing or malformed.
     pub fn load(dir: &Path) -> Result<Self, EmbedError> {
         let device = Device::Cpu;
-        let config_path = dir.join("config.json");
-        let config: Config =
-            serde_json::from_str(&read(&config_path)?).map_err(|error| EmbedError::Config {
-                path: config_path.clone(),
-                message: error.to_string(),
-            })?;
-        let tokenizer_path = dir.join("tokenizer.json");
-        let mut tokenizer = Tokenizer::from_file(&tokenizer_path).map_err(|error| {
-            EmbedError::Tokenizer(format!("{}: {error}", tokenizer_path.display()))
-        })?;
-        tokenizer
-            .with_truncation(Some(TruncationParams {
-                max_length: MAX_TOKENS,
-                ..TruncationParams::default()
-            }))
-            .map_err(|error| EmbedError::Tokenizer(error.to_string()))?;
+        let config = config(dir)?;
         // Padding is done per forward pass (to the longest item of it), see `embed`.
-        tokenizer.with_padding(None);
+        let tokenizer = tokenizer(dir)?;
         let weights = WeightsFile::open(&dir.join("model.safetensors"))?;
-        let word_embeddings = weights
-            .entries
-            .keys()
-            .find(|name| name.ends_with("embeddings.word_embeddings.weight"))
-            .cloned()
-            .ok_or_else(|| EmbedError::Config {
-                path: weights.path.clone(),
-                message: "no embeddings.word_embeddings.weight".to_owned(),
-            })?;
+        let word_embeddings = weights.find("embeddings.word_embeddings.weight")?;
         let tensors = weights.tensors_except(&word_embeddings, &device)?;
         let engine = Self {
             config,
