@@ -483,6 +483,16 @@ fn signs_dot(p: &[u64], n: &[u64], q: &[u64], m: &[u64]) -> f32 {
     signs
 }
 
+/// The dimension of the first document that has vectors (0 when none has): the one a
+/// first-pass layout codes (documents of another dimension are left out of it).
+fn first_dimension(documents: &Keyed<FlatDocument>) -> usize {
+    documents
+        .iter()
+        .map(|(_, _, d)| d.dimension)
+        .find(|&d| d > 0)
+        .unwrap_or(0)
+}
+
 /// Every code of a [`FlatIndex`] in one array, document after document, so that the first
 /// pass reads contiguous memory (one allocation per code would cost a cache miss each).
 #[derive(Debug, Clone, Default)]
@@ -500,11 +510,7 @@ struct Codes {
 
 impl Codes {
     fn of(documents: &Keyed<FlatDocument>) -> Self {
-        let dimension = documents
-            .iter()
-            .map(|(_, _, d)| d.dimension)
-            .find(|&d| d > 0)
-            .unwrap_or(0);
+        let dimension = first_dimension(documents);
         let mut codes = Self {
             dimension,
             words: dimension.div_ceil(64),
@@ -605,11 +611,7 @@ struct Columns {
 
 impl Columns {
     fn of(documents: &Keyed<FlatDocument>) -> Self {
-        let dimension = documents
-            .iter()
-            .map(|(_, _, d)| d.dimension)
-            .find(|&d| d > 0)
-            .unwrap_or(0);
+        let dimension = first_dimension(documents);
         let mut columns = Self {
             dimension,
             ..Self::default()
