@@ -483,14 +483,48 @@ fn signs_dot(p: &[u64], n: &[u64], q: &[u64], m: &[u64]) -> f32 {
     signs
 }
 
-/// The dimension of the first document that has vectors (0 when none has): the one a
-/// first-pass layout codes (documents of another dimension are left out of it).
-fn first_dimension(documents: &Keyed<FlatDocument>) -> usize {
-    documents
-        .iter()
-        .map(|(_, _, d)| d.dimension)
-        .find(|&d| d > 0)
-        .unwrap_or(0)
+/// A first-pass layout over every vector of a [`FlatIndex`] (the ternary [`Codes`], the `i8`
+/// [`Columns`]): built from the documents, appended to on inserts.
+trait FirstPass: Sized {
+    /// An empty layout for vectors of `dimension` (documents of another are left out of it).
+    fn empty(dimension: usize) -> Self;
+
+    /// Appends the vectors of the document in `slot`.
+    fn add(&mut self, slot: usize, document: &FlatDocument);
+
+    /// The layout of every document, coded at the dimension of the first that has vectors.
+    fn of(documents: &Keyed<FlatDocument>) -> Self {
+        let dimension = documents
+            .iter()
+            .map(|(_, _, d)| d.dimension)
+            .find(|&d| d > 0)
+            .unwrap_or(0);
+        let mut pass = Self::empty(dimension);
+        for (slot, _, document) in documents.iter() {
+            pass.add(slot, document);
+        }
+        pass
+    }
+}
+
+/// Keeps a built layout in step with an upsert: a new document took the last slot, so its
+/// vectors go at the end; a replaced one would leave stale entries behind, so the layout is
+/// dropped and rebuilt at the next search that needs it.
+fn follow_upsert<P: FirstPass>(
+    pass: &mut std::sync::OnceLock<P>,
+    new: bool,
+    documents: &Keyed<FlatDocument>,
+) {
+    match (new, pass.get_mut()) {
+        (true, Some(built)) => {
+            let slot = documents.len() - 1;
+            if let Some(document) = documents.at(slot) {
+                built.add(slot, document);
+            }
+        }
+        (_, None) => {}
+        (false, Some(_)) => *pass = std::sync::OnceLock::new(),
+    }
 }
 
 /// Every code of a [`FlatIndex`] in one array, document after document, so that the first
@@ -508,18 +542,13 @@ struct Codes {
     owners: Vec<usize>,
 }
 
-impl Codes {
-    fn of(documents: &Keyed<FlatDocument>) -> Self {
-        let dimension = first_dimension(documents);
-        let mut codes = Self {
+impl FirstPass for Codes {
+    fn empty(dimension: usize) -> Self {
+        Self {
             dimension,
             words: dimension.div_ceil(64),
             ..Self::default()
-        };
-        for (slot, _, document) in documents.iter() {
-            codes.add(slot, document);
         }
-        codes
     }
 
     fn add(&mut self, slot: usize, document: &FlatDocument) {
@@ -609,17 +638,12 @@ struct Columns {
     owners: Vec<usize>,
 }
 
-impl Columns {
-    fn of(documents: &Keyed<FlatDocument>) -> Self {
-        let dimension = first_dimension(documents);
-        let mut columns = Self {
+impl FirstPass for Columns {
+    fn empty(dimension: usize) -> Self {
+        Self {
             dimension,
             ..Self::default()
-        };
-        for (slot, _, document) in documents.iter() {
-            columns.add(slot, document);
         }
-        columns
     }
 
     fn add(&mut self, slot: usize, document: &FlatDocument) {
@@ -648,7 +672,9 @@ impl Columns {
             self.owners.push(slot);
         }
     }
+}
 
+impl Columns {
     /// The approximate score of every vector against the query's non-zero components, in
     /// vector order, handed to `each` as `(vector, score)`.
     fn scan(&self, nonzero: &[(usize, f32)], mut each: impl FnMut(usize, f32)) {
@@ -792,28 +818,8 @@ impl VectorIndex for FlatIndex {
         let document = FlatDocument { dimension, data };
         let new = self.documents.get(id).is_none();
         self.documents.upsert(id, document);
-        // A new document takes the last slot: its codes go at the end. A replaced one would
-        // leave stale codes behind: rebuild at the next search.
-        match (new, self.codes.get_mut()) {
-            (true, Some(codes)) => {
-                let slot = self.documents.len() - 1;
-                if let Some(document) = self.documents.at(slot) {
-                    codes.add(slot, document);
-                }
-            }
-            (_, None) => {}
-            (false, Some(_)) => self.codes = std::sync::OnceLock::new(),
-        }
-        match (new, self.columns.get_mut()) {
-            (true, Some(columns)) => {
-                let slot = self.documents.len() - 1;
-                if let Some(document) = self.documents.at(slot) {
-                    columns.add(slot, document);
-                }
-            }
-            (_, None) => {}
-            (false, Some(_)) => self.columns = std::sync::OnceLock::new(),
-        }
+        follow_upsert(&mut self.codes, new, &self.documents);
+        follow_upsert(&mut self.columns, new, &self.documents);
     }
 
     fn remove(&mut self, id: &str) {
