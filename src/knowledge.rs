@@ -17,6 +17,7 @@
 //! incidents; `kb add` copies files there) and the curated `knowledge/` of the repository,
 //! which is indexed but never written to.
 
+pub mod bm25;
 pub mod draft;
 pub mod evaluate;
 pub mod index;

@@ -18,8 +18,6 @@ use super::vectors::{self, FlatIndex, TextEmbedder, VectorIndex};
 use redb::{ReadableDatabase, ReadableTable, TableDefinition};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use tantivy::collector::TopDocs;
-use tantivy::query::{BooleanQuery, Occur, Query, TermQuery};
 use tantivy::schema::{
     DateOptions, FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema,
     TextFieldIndexing, TextOptions,
@@ -818,29 +816,23 @@ impl SearchParts<'_> {
             return Ok(Vec::new());
         }
         let f = self.fields;
-        // One flat disjunction: every analysed query term (repeats included, as a query parser
-        // would keep them) in each text field. Term queries only, so tantivy scores it with
-        // block-max WAND; BM25 per field, summed.
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        // One flat disjunction: every analysed query term in each text field, a repeated term
+        // counted as often as the query repeats it; BM25 per field, summed.
+        let mut counts: BTreeMap<String, u32> = BTreeMap::new();
         for term in terms::terms(&[text]) {
+            *counts.entry(term).or_default() += 1;
+        }
+        let mut query = Vec::with_capacity(counts.len() * 3);
+        for (term, count) in &counts {
             for field in [f.title, f.body, f.evidence] {
-                clauses.push((
-                    Occur::Should,
-                    Box::new(TermQuery::new(
-                        Term::from_field_text(field, &term),
-                        IndexRecordOption::WithFreqs,
-                    )),
-                ));
+                query.push((Term::from_field_text(field, term), *count));
             }
         }
-        if clauses.is_empty() {
+        if query.is_empty() {
             return Ok(Vec::new());
         }
-        let query = BooleanQuery::new(clauses);
         let searcher = self.reader.searcher();
-        let top = searcher
-            .search(&query, &TopDocs::with_limit(CANDIDATES).order_by_score())
-            .map_err(index_error)?;
+        let top = super::bm25::top_docs(&searcher, &query, CANDIDATES).map_err(index_error)?;
         let mut columns: BTreeMap<u32, Option<tantivy::columnar::StrColumn>> = BTreeMap::new();
         let mut ids = Vec::new();
         let mut id = String::new();
