@@ -134,14 +134,13 @@ pub fn similarity(a: &SignatureVector, b: &SignatureVector) -> f64 {
 
 /// The cosine of one compiled part (`keys` and `weights` side by side, its norm) with a query
 /// part given densely (`query[key]`) with its norm.
-fn part_cosine(keys: &[u32], weights: &[f64], norm: f64, query: &[f64], query_norm: f64) -> f64 {
+fn part_cosine(part: &[(u32, f32)], norm: f64, query: &[f64], query_norm: f64) -> f64 {
     if query_norm <= 0.0 || norm <= 0.0 {
         return 0.0;
     }
-    let dot: f64 = keys
+    let dot: f64 = part
         .iter()
-        .zip(weights)
-        .map(|(&key, &w)| query.get(key as usize).map_or(0.0, |q| q * w))
+        .map(|&(key, w)| query.get(key as usize).map_or(0.0, |q| q * f64::from(w)))
         .sum();
     (dot / (query_norm * norm)).clamp(0.0, 1.0)
 }
@@ -183,7 +182,7 @@ fn dense<K: Ord>(keys: &BTreeMap<K, u32>, map: &BTreeMap<K, f64>) -> Vec<f64> {
 
 /// Where one record's three parts (by role, by signal, focus) lie in the shared arrays of a
 /// [`SignatureIndex`], with their norms: plain numbers, so a scan reads the rows in one
-/// sequence and the parts from two flat arrays, with no pointer to follow per record.
+/// sequence and the parts from one flat array, with no pointer to follow per record.
 #[derive(Debug, Clone, Copy)]
 struct Row {
     /// Start of the by-role part; the end of each part follows.
@@ -203,17 +202,20 @@ impl Row {
 }
 
 /// The signatures of a store, compiled for ranking many of them against one query: keys
-/// interned to integers, every record's parts as interned keys and weights in two flat arrays
+/// interned to integers, every record's parts as (interned key, weight) pairs in one flat array
 /// (a record is a [`Row`] of offsets and norms), the query spread densely once.
-/// [`SignatureIndex::rank`] gives what [`similarity`] gives record by record (up to
-/// floating-point summation order), at a fraction of the cost.
+/// [`SignatureIndex::rank`] gives what [`similarity`] gives record by record (to about 1e-7:
+/// the weights are stored in single precision, and the summation order differs), at a
+/// fraction of the cost.
 #[derive(Debug, Clone, Default)]
 pub struct SignatureIndex {
     role_keys: BTreeMap<(String, String), u32>,
     signal_keys: BTreeMap<String, u32>,
     entries: super::vectors::Keyed<Row>,
-    keys: Vec<u32>,
-    weights: Vec<f64>,
+    /// Every row's interned keys with their weights, side by side (8 bytes an entry: the scan
+    /// of 100k signatures reads this array once per query, so its size sets the ranking's
+    /// time). Weights are kept in single precision; the norms are those of the stored weights.
+    parts: Vec<(u32, f32)>,
     /// Array positions no row points at any more (replaced or removed records); compacted
     /// when they outnumber the live ones.
     garbage: usize,
@@ -228,24 +230,25 @@ impl SignatureIndex {
         if let Some(old) = self.entries.get(id) {
             self.garbage += old.ends[2] - old.start;
         }
-        let start = self.keys.len();
+        let start = self.parts.len();
         let mut ends = [0; 3];
-        for (end, part) in ends.iter_mut().zip([by_role, by_signal, focus]) {
+        let mut norms = [0.0; 3];
+        for ((end, part_norm), part) in ends
+            .iter_mut()
+            .zip(&mut norms)
+            .zip([by_role, by_signal, focus])
+        {
+            let mut squares = 0.0;
             for (key, weight) in part {
-                self.keys.push(key);
-                self.weights.push(weight);
+                #[allow(clippy::cast_possible_truncation)]
+                let stored = weight as f32;
+                squares += f64::from(stored) * f64::from(stored);
+                self.parts.push((key, stored));
             }
-            *end = self.keys.len();
+            *end = self.parts.len();
+            *part_norm = squares.sqrt();
         }
-        let row = Row {
-            start,
-            ends,
-            norms: [
-                norm(&vector.by_role),
-                norm(&vector.by_signal),
-                norm(&vector.focus),
-            ],
-        };
+        let row = Row { start, ends, norms };
         self.entries.upsert(id, row);
         self.compact_when_sparse();
     }
@@ -262,28 +265,26 @@ impl SignatureIndex {
     /// Rewrites the arrays without the positions no row points at, once those are the
     /// majority (and not a handful).
     fn compact_when_sparse(&mut self) {
-        if self.garbage < 1024 || self.garbage * 2 < self.keys.len() {
+        if self.garbage < 1024 || self.garbage * 2 < self.parts.len() {
             return;
         }
-        let live = self.keys.len() - self.garbage;
-        let (mut keys, mut weights) = (Vec::with_capacity(live), Vec::with_capacity(live));
+        let live = self.parts.len() - self.garbage;
+        let mut parts = Vec::with_capacity(live);
         let mut rows = Vec::with_capacity(self.entries.len());
         for (_, id, row) in self.entries.iter() {
-            let shift = |at: usize| at - row.start + keys.len();
+            let shift = |at: usize| at - row.start + parts.len();
             let moved = Row {
-                start: keys.len(),
+                start: parts.len(),
                 ends: row.ends.map(shift),
                 norms: row.norms,
             };
-            keys.extend_from_slice(&self.keys[row.start..row.ends[2]]);
-            weights.extend_from_slice(&self.weights[row.start..row.ends[2]]);
+            parts.extend_from_slice(self.parts.get(row.start..row.ends[2]).unwrap_or(&[]));
             rows.push((id.to_owned(), moved));
         }
         for (id, row) in rows {
             self.entries.upsert(&id, row);
         }
-        self.keys = keys;
-        self.weights = weights;
+        self.parts = parts;
         self.garbage = 0;
     }
 
@@ -316,12 +317,10 @@ impl SignatureIndex {
             norm(&wanted.by_signal),
             norm(&wanted.focus),
         );
-        let (keys, weights) = (self.keys.as_slice(), self.weights.as_slice());
+        let parts = self.parts.as_slice();
         let cosine = |row: &Row, part: usize, query: &[f64], query_norm: f64| {
-            let range = row.range(part);
             part_cosine(
-                keys.get(range.clone()).unwrap_or(&[]),
-                weights.get(range).unwrap_or(&[]),
+                parts.get(row.range(part)).unwrap_or(&[]),
                 row.norms[part],
                 query,
                 query_norm,
@@ -546,16 +545,21 @@ mod tests {
                 .filter(|(_, s)| *s > 0.0)
                 .collect();
             expected.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            let exact: BTreeMap<String, f64> = expected.iter().cloned().collect();
             expected.truncate(8);
             assert_eq!(ranked.len(), expected.len());
             for ((id, score), (want_id, want)) in ranked.iter().zip(&expected) {
+                // Single-precision weights: equal to 1e-6, and only near-ties may reorder.
                 assert!(
-                    (score - want).abs() < 1e-12,
+                    (score - want).abs() < 1e-6,
                     "{id} {score} vs {want_id} {want}"
                 );
-                if (score - want).abs() < 1e-12 && id != want_id {
-                    // Only a tie may reorder, and ties go by id on both sides.
-                    panic!("{id} vs {want_id} at {score}");
+                if id != want_id {
+                    // (A near-tie at the cut may bring in one the exact list left out.)
+                    assert!(
+                        exact.get(id).is_some_and(|s| (s - want).abs() < 1e-6),
+                        "{id} vs {want_id} at {score}"
+                    );
                 }
             }
         }
@@ -563,14 +567,18 @@ mod tests {
         // are compacted away and the ranking stays exactly the same.
         let wanted = vectorize_focused(&signature_of(200), Some("carts"));
         let before = index.rank(&wanted, 8, &|_| true);
-        let live = index.keys.len() - index.garbage;
+        let live = index.parts.len() - index.garbage;
         for _ in 0..40 {
             for (id, v) in &plain {
                 index.upsert(id, v);
             }
         }
-        assert_eq!(index.keys.len() - index.garbage, live);
-        assert!(index.keys.len() <= 2 * live + 1024, "{}", index.keys.len());
+        assert_eq!(index.parts.len() - index.garbage, live);
+        assert!(
+            index.parts.len() <= 2 * live + 1024,
+            "{}",
+            index.parts.len()
+        );
         assert_eq!(index.rank(&wanted, 8, &|_| true), before);
         assert!(
             index

@@ -8,7 +8,7 @@
 
 use super::faults::ActiveFault;
 use super::logs::{self, CallFailure, QueueEvent};
-use super::metrics::{HttpKey, MeshMetrics, Reporter, ServiceIndex, TcpKey, UNKNOWN};
+use super::metrics::{HttpKey, MeshMetrics, Reporter, SeriesKey, ServiceIndex, TcpKey, UNKNOWN};
 use super::operations::{Op, Step, USER_ACTIONS};
 use super::topology::{LogStyle, NAMESPACE, SERVICES, index_of};
 use crate::model::{
@@ -142,10 +142,50 @@ pub struct Simulation {
     /// The label map of each log stream (service, proxy container or not), shared by all its
     /// lines; rebuilt when the pod changes (a restart).
     stream_labels: std::collections::HashMap<(ServiceIndex, bool), Arc<Labels>>,
+    /// Per service, the duration of its latest completed scrape, seconds
+    /// ([`Self::scrape_durations`]).
+    scrape_seconds: Vec<f64>,
 }
 
 /// Messages queue-master takes from RabbitMQ per second at most.
 const QUEUE_DELIVERIES_PER_TICK: f64 = 50.0;
+
+/// Bytes of one scrape of a pod's merged metrics endpoint (Envoy and application stats).
+pub const SCRAPE_BYTES: f64 = 400_000.0;
+
+/// Prometheus's default scrape timeout, seconds.
+const SCRAPE_TIMEOUT_SECS: f64 = 10.0;
+
+/// Deterministic noise of one scrape: a uniform in `[0, 1)` and an approximately standard
+/// normal (the sum of four uniforms, centred and scaled), from the seed, service and time.
+struct ScrapeNoise {
+    uniform: f64,
+    normal: f64,
+}
+
+fn scrape_noise(seed: u64, service: usize, at: Timestamp) -> ScrapeNoise {
+    let mut state = seed
+        ^ u64::try_from(service)
+            .unwrap_or(0)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        ^ u64::try_from(at.as_nanos() / 1_000_000).unwrap_or(0);
+    let mut next = || {
+        // SplitMix64.
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        #[allow(clippy::cast_precision_loss)]
+        let unit = (z ^ (z >> 31)) as f64 / 18_446_744_073_709_551_616.0;
+        unit
+    };
+    let uniform = next();
+    let sum: f64 = (0..4).map(|_| next()).sum();
+    ScrapeNoise {
+        uniform,
+        normal: (sum - 2.0) * 3.0_f64.sqrt(),
+    }
+}
 
 fn pod_name(rng: &mut ChaCha8Rng, service: &str) -> String {
     const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
@@ -227,8 +267,10 @@ impl Simulation {
             last_effect: None,
             draining_fault_backlog: false,
             stream_labels: std::collections::HashMap::new(),
+            scrape_seconds: Vec::new(),
         };
         simulation.now = simulation.config.start;
+        simulation.scrape_seconds = simulation.measure_scrapes(simulation.now);
         simulation.plan_deploys();
         Ok(simulation)
     }
@@ -553,6 +595,9 @@ impl Simulation {
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
         let n_actions = n_actions as u32;
         let total_weight: u32 = USER_ACTIONS.iter().map(|(_, w)| w).sum();
+        if t.as_secs() % 15 == 0 {
+            self.scrape_seconds = self.measure_scrapes(t);
+        }
         self.scrape_bursts(t);
         let mut offsets: Vec<u64> = (0..n_actions)
             .map(|_| self.rng.random_range(0..1_000_000_000))
@@ -774,6 +819,73 @@ impl Simulation {
         }
     }
 
+    /// Every series a Prometheus scrape stores: the pods' metrics ([`MeshMetrics::snapshot`])
+    /// and `scrape_duration_seconds` per pod ([`Self::scrape_durations`]), which Prometheus
+    /// records itself (a pod never exposes it).
+    #[must_use]
+    pub fn scrape_snapshot(&self) -> Vec<(SeriesKey, f64)> {
+        let mut out = self.metrics.snapshot();
+        out.extend(self.scrape_durations());
+        out
+    }
+
+    /// `scrape_duration_seconds` of each pod as a query sees it now: the duration of the latest
+    /// completed scrape (the one that started at the previous 15-second tick; the scrape
+    /// starting at this instant has not finished).
+    #[must_use]
+    pub fn scrape_durations(&self) -> Vec<(SeriesKey, f64)> {
+        self.scrape_seconds
+            .iter()
+            .enumerate()
+            .map(|(index, seconds)| {
+                let generation = self.metrics.containers.get(index).map_or(0, |(g, _)| *g);
+                (SeriesKey::ScrapeDuration(index, generation), *seconds)
+            })
+            .collect()
+    }
+
+    /// How long Prometheus takes to scrape each pod's merged metrics endpoint
+    /// ([`SCRAPE_BYTES`]) starting at `at`, seconds: a few tens of milliseconds (log-normal, from
+    /// a hash of the seed, service and time, so it consumes no randomness), plus, behind a
+    /// bandwidth limit, the time the bytes already queued and the payload take to leave at the
+    /// limited rate, plus, behind an egress delay, about five round trips (TCP slow start after
+    /// the 15 s idle: 10 segments doubling to 400 KB). Capped at Prometheus's default 10 s
+    /// scrape timeout. A pod that refuses connections fails fast (a few milliseconds).
+    fn measure_scrapes(&self, at: Timestamp) -> Vec<f64> {
+        self.services
+            .iter()
+            .enumerate()
+            .map(|(index, state)| {
+                let noise = scrape_noise(self.config.seed, index, at);
+                let mut seconds = if at < state.refusing_until {
+                    0.002 * (0.5 + noise.uniform)
+                } else {
+                    0.025 * (0.3 * noise.normal).exp()
+                };
+                if let Some(fault) = &self.fault
+                    && fault.target == index
+                    && fault.active(at)
+                    && at >= state.refusing_until
+                {
+                    seconds += fault.egress_delay_ms(index, at) * 5.0 / 1000.0;
+                    if fault.spec.class == FaultClass::Bandwidth {
+                        let rate = fault
+                            .spec
+                            .params
+                            .bandwidth_bytes_per_sec
+                            .unwrap_or(200_000.0)
+                            .max(1.0);
+                        let queued = (state.backlog_bytes
+                            - rate * at.since(state.backlog_at).as_secs_f64())
+                        .max(0.0);
+                        seconds += (queued + SCRAPE_BYTES) / rate;
+                    }
+                }
+                seconds.min(SCRAPE_TIMEOUT_SECS)
+            })
+            .collect()
+    }
+
     /// Prometheus scrapes the pod's merged Istio metrics endpoint (Envoy and application stats,
     /// ~400 KB) every 15 s; behind a bandwidth limit that burst delays whatever the pod sends next.
     fn scrape_bursts(&mut self, t: Timestamp) {
@@ -786,7 +898,7 @@ impl Simulation {
                 .unwrap_or(200_000.0)
                 .max(1.0);
             let at = t.plus(Duration::from_millis(self.rng.random_range(0..1000)));
-            self.enqueue_egress(fault.target, at, 400_000.0, rate);
+            self.enqueue_egress(fault.target, at, SCRAPE_BYTES, rate);
         }
     }
 

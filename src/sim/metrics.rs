@@ -124,6 +124,9 @@ pub enum SeriesKey {
     Generation(ServiceIndex),
     /// `rabbitmq_queue_messages_ready{queue="shipping-task"}`.
     QueueReady,
+    /// `scrape_duration_seconds` of a service's pod generation: recorded by Prometheus for each
+    /// scrape, never exposed by the pod ([`crate::sim::engine::Simulation::scrape_durations`]).
+    ScrapeDuration(ServiceIndex, u32),
 }
 
 /// Metric families with their type and help, for exposition.
@@ -428,6 +431,17 @@ pub fn describe(
                 "kube_deployment_status_observed_generation".to_owned(),
                 labels,
             )
+        }
+        SeriesKey::ScrapeDuration(index, generation) => {
+            // As the usual `kubernetes-pods` scrape job labels the pods' merged Istio endpoint.
+            let pod = pod_name(index, generation);
+            let mut labels = Labels::new();
+            insert(&mut labels, "job", "kubernetes-pods");
+            insert(&mut labels, "namespace", NAMESPACE);
+            insert(&mut labels, "pod", &pod);
+            insert(&mut labels, "app", workload(index));
+            insert(&mut labels, "instance", &format!("{pod}:15020"));
+            ("scrape_duration_seconds".to_owned(), labels)
         }
         SeriesKey::QueueReady => {
             let mut labels = Labels::new();

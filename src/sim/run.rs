@@ -85,8 +85,7 @@ pub fn run_with(
 pub fn scrape_series(simulation: &Simulation, at: Timestamp) -> Vec<Series> {
     let pod_name = |service, generation| simulation.pod_name(service, generation);
     simulation
-        .metrics()
-        .snapshot()
+        .scrape_snapshot()
         .into_iter()
         .map(|(key, value)| {
             let (name, mut labels) = describe(key, &pod_name);
@@ -103,7 +102,7 @@ pub fn scrape_series(simulation: &Simulation, at: Timestamp) -> Vec<Series> {
 }
 
 fn scrape(simulation: &Simulation, at: Timestamp, samples: &mut BTreeMap<SeriesKey, Vec<Sample>>) {
-    for (key, value) in simulation.metrics().snapshot() {
+    for (key, value) in simulation.scrape_snapshot() {
         samples.entry(key).or_default().push(Sample {
             timestamp: at,
             value,
@@ -312,6 +311,82 @@ mod tests {
             }
         }
         assert!(redeployed.is_some(), "a routine deploy in the first seeds");
+    }
+
+    /// `scrape_duration_seconds` of `service`'s pods: (timestamp, seconds) per scrape.
+    fn scrape_seconds(dataset: &Dataset, service: &str) -> Vec<(Timestamp, f64)> {
+        let mut points: Vec<(Timestamp, f64)> = dataset
+            .series
+            .iter()
+            .filter(|s| s.name() == "scrape_duration_seconds" && s.label("app") == Some(service))
+            .flat_map(|s| s.samples.iter().map(|p| (p.timestamp, p.value)))
+            .collect();
+        points.sort_by_key(|(t, _)| *t);
+        points
+    }
+
+    #[test]
+    fn egress_faults_slow_the_scrape_of_the_target_only() {
+        let scraped_in = |dataset: &Dataset, service: &str, during: bool| -> Vec<f64> {
+            let truth = dataset.ground_truth.clone().expect("labelled");
+            // A query at t sees the scrape that started 15 s earlier.
+            let seen = |t: Timestamp| {
+                let started = t.minus(SCRAPE_INTERVAL);
+                started >= truth.fault_start && started < truth.fault_end
+            };
+            scrape_seconds(dataset, service)
+                .into_iter()
+                .filter(|(t, _)| seen(*t) == during)
+                .map(|(_, v)| v)
+                .collect()
+        };
+        let mut bandwidth = spec(FaultClass::Bandwidth, "shipping");
+        bandwidth.params.bandwidth_bytes_per_sec = Some(200_000.0);
+        let dataset = run(short_config(Some(bandwidth), 5)).expect("runs");
+        let during = scraped_in(&dataset, "shipping", true);
+        let outside = scraped_in(&dataset, "shipping", false);
+        assert_eq!(during.len(), 8, "two minutes of 15-second scrapes");
+        // 400 KB at 200 KB/s, plus whatever was already queued.
+        assert!(
+            during.iter().all(|&v| (2.0..3.0).contains(&v)),
+            "{during:?}"
+        );
+        assert!(outside.iter().all(|&v| v < 0.1), "{outside:?}");
+        let others = scraped_in(&dataset, "orders", true);
+        assert!(others.iter().all(|&v| v < 0.1), "{others:?}");
+        // A tighter limit runs into Prometheus's 10 s scrape timeout.
+        let mut tight = spec(FaultClass::Bandwidth, "shipping");
+        tight.params.bandwidth_bytes_per_sec = Some(25_000.0);
+        let dataset = run(short_config(Some(tight), 5)).expect("runs");
+        let during = scraped_in(&dataset, "shipping", true);
+        assert!(
+            during.iter().all(|&v| (v - 10.0).abs() < 1e-9),
+            "{during:?}"
+        );
+        // An added 200 ms delay costs about five round trips.
+        let mut delay = spec(FaultClass::NetworkDelay, "shipping");
+        delay.params.latency = Some(Duration::from_millis(200));
+        let dataset = run(short_config(Some(delay), 5)).expect("runs");
+        let during = scraped_in(&dataset, "shipping", true);
+        assert!(
+            during.iter().all(|&v| (1.0..1.2).contains(&v)),
+            "{during:?}"
+        );
+        // No fault: a few tens of milliseconds, and the seed decides the noise.
+        let quiet = run(short_config(None, 5)).expect("runs");
+        let values: Vec<f64> = scrape_seconds(&quiet, "catalogue")
+            .into_iter()
+            .map(|(_, v)| v)
+            .collect();
+        assert!(
+            values.iter().all(|&v| (0.005..0.1).contains(&v)),
+            "{values:?}"
+        );
+        let other_seed = run(short_config(None, 6)).expect("runs");
+        assert_ne!(
+            scrape_seconds(&other_seed, "catalogue"),
+            scrape_seconds(&quiet, "catalogue")
+        );
     }
 
     #[test]

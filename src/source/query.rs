@@ -239,6 +239,10 @@ pub fn golden_queries(
             GoldenQuery::Memory,
             format!("sum by (container) (container_memory_working_set_bytes{{{containers}}})"),
         ),
+        (
+            GoldenQuery::ScrapeDuration,
+            format!("max by (pod) (scrape_duration_seconds{{namespace={ns}}})"),
+        ),
     ]
 }
 
@@ -267,6 +271,9 @@ pub enum GoldenQuery {
     Cpu,
     /// Working-set bytes.
     Memory,
+    /// Seconds Prometheus took to scrape each pod (its own `scrape_duration_seconds`, by the
+    /// `pod` and `namespace` labels the usual `kubernetes-pods` job sets).
+    ScrapeDuration,
 }
 
 /// Assembles per-workload golden signals from the results of [`golden_queries`]; the error
@@ -319,6 +326,35 @@ pub fn assemble_golden(
         for (service, series) in by_workload(role, "container") {
             put(&service, signal.clone(), series);
         }
+    }
+    // Scrape duration: the slowest pod of each workload, point by point.
+    let mut scrape: BTreeMap<String, BTreeMap<Timestamp, f64>> = BTreeMap::new();
+    for series in results
+        .get(&GoldenQuery::ScrapeDuration)
+        .map_or(&[][..], Vec::as_slice)
+    {
+        let Some(service) = series
+            .labels
+            .get("pod")
+            .and_then(|pod| crate::model::telemetry::workload_from_pod(pod))
+        else {
+            continue;
+        };
+        let points = scrape.entry(service.to_owned()).or_default();
+        for sample in series.samples.iter().filter(|s| s.value.is_finite()) {
+            let slowest = points.entry(sample.timestamp).or_insert(sample.value);
+            *slowest = slowest.max(sample.value);
+        }
+    }
+    for (service, points) in scrape {
+        let samples = points
+            .into_iter()
+            .map(|(timestamp, value)| crate::model::Sample { timestamp, value })
+            .collect();
+        out.entry(service)
+            .or_default()
+            .signals
+            .insert(Signal::ScrapeDuration, samples);
     }
     // TCP bytes: sent plus received, point by point.
     let mut tcp: BTreeMap<String, BTreeMap<Timestamp, f64>> = BTreeMap::new();
@@ -670,6 +706,7 @@ pub fn raw_series_queries(namespace: &str) -> Vec<String> {
         ),
         format!("kube_pod_container_status_restarts_total{{namespace={ns}}}"),
         format!("kube_deployment_status_observed_generation{{namespace={ns}}}"),
+        format!("scrape_duration_seconds{{namespace={ns}}}"),
     ]
 }
 
@@ -819,6 +856,45 @@ mod tests {
         assert_eq!(
             golden["front-end"].signals[&Signal::ErrorRatio][0].value,
             0.1
+        );
+    }
+
+    #[test]
+    fn golden_scrape_duration_is_the_slowest_pod_per_workload() {
+        use crate::detect::metrics::golden::Signal;
+        let mut results = BTreeMap::new();
+        results.insert(
+            GoldenQuery::ScrapeDuration,
+            vec![
+                series(
+                    &[("pod", "orders-6c9d8f7b5-abcde")],
+                    &[(0, 0.02), (15, 2.5)],
+                ),
+                series(
+                    &[("pod", "orders-6c9d8f7b5-fghij")],
+                    &[(0, 0.05), (15, 0.01), (30, f64::NAN)],
+                ),
+                series(&[("pod", "orders-db-7d8c9b6f4-klmno")], &[(0, 7.0)]),
+                // No pod label: nothing to attribute it to.
+                series(&[("job", "kubernetes-pods")], &[(0, 3.0)]),
+            ],
+        );
+        let golden = assemble_golden(&labels(), &results);
+        let orders = &golden["orders"].signals[&Signal::ScrapeDuration];
+        assert_eq!(orders.len(), 2, "the NaN point is left out: {orders:?}");
+        assert_eq!(orders[0].value, 0.05);
+        assert_eq!(orders[1].value, 2.5);
+        assert_eq!(
+            golden["orders-db"].signals[&Signal::ScrapeDuration][0].value,
+            7.0
+        );
+        assert_eq!(golden.len(), 2);
+        let queries = golden_queries(&labels(), "sock-shop", "[60s]");
+        assert!(
+            queries
+                .iter()
+                .any(|(role, promql)| *role == GoldenQuery::ScrapeDuration
+                    && promql == "max by (pod) (scrape_duration_seconds{namespace=\"sock-shop\"})")
         );
     }
 

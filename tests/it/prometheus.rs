@@ -31,7 +31,11 @@ fn edges(prometheus: &str, query: &str) -> Option<BTreeSet<(String, String)>> {
 pub fn start_prometheus(sim_port: u16) -> (ChildGuard, tempfile::TempDir, String) {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("prometheus.yml");
-    std::fs::write(&config, format!("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: baynet-sim\n    static_configs:\n      - targets: ['127.0.0.1:{sim_port}']\n")).unwrap();
+    // A second job scrapes the same target as if it were one front-end pod and keeps none of
+    // its samples: only the series Prometheus records about the scrape itself
+    // (`scrape_duration_seconds`, `up`), labelled as the usual `kubernetes-pods` job labels them.
+    let pod_job = "  - job_name: kubernetes-pods\n    metric_relabel_configs:\n      - source_labels: [__name__]\n        regex: '.+'\n        action: drop\n    static_configs:\n      - targets: ['127.0.0.1:{sim_port}']\n        labels: {namespace: sock-shop, pod: front-end-6d8f9c7b5d-x2v7k}\n".replace("{sim_port}", &sim_port.to_string());
+    std::fs::write(&config, format!("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: baynet-sim\n    static_configs:\n      - targets: ['127.0.0.1:{sim_port}']\n{pod_job}")).unwrap();
     let prom_port = free_port();
     let child = Command::new("prometheus")
         .arg(format!("--config.file={}", config.display()))

@@ -720,6 +720,17 @@ fn prometheus_golden_signals_and_graph_match_the_simulator() {
         "TCP-only stores have golden signals too"
     );
     assert!(golden["carts-db"].signals.contains_key(&Signal::TcpBytes));
+    // Prometheus's own record of scraping the (pretend) front-end pod: a local scrape takes
+    // milliseconds.
+    let scrape: Vec<f64> = golden["front-end"].signals[&Signal::ScrapeDuration]
+        .iter()
+        .map(|s| s.value)
+        .filter(|v| v.is_finite())
+        .collect();
+    assert!(
+        !scrape.is_empty() && scrape.iter().all(|&v| v > 0.0 && v < 1.0),
+        "{scrape:?}"
+    );
 
     // The graph from Istio metrics is the sock-shop topology.
     let reading = rt.block_on(source.service_graph(range)).unwrap();

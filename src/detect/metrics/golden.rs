@@ -40,6 +40,10 @@ pub enum Signal {
     TcpFailures,
     /// Container restarts per second.
     Restarts,
+    /// Seconds Prometheus took to scrape the service's pods (`scrape_duration_seconds`, the
+    /// slowest pod): the pod's own egress shows in it (a bandwidth limit or added delay slows the
+    /// metrics payload even when no request happens to queue behind it).
+    ScrapeDuration,
     /// Any other series, by metric name.
     Other(String),
 }
@@ -68,6 +72,7 @@ impl Signal {
             Self::TcpConnections => "tcp_connections_per_s".into(),
             Self::TcpFailures => "tcp_failures_per_s".into(),
             Self::Restarts => "restarts_per_s".into(),
+            Self::ScrapeDuration => "scrape_duration_s".into(),
             Self::Other(name) => name.clone(),
         }
     }
@@ -80,7 +85,8 @@ impl Signal {
             | Self::LatencyP50
             | Self::LatencyP99
             | Self::TcpFailures
-            | Self::Restarts => Direction::Up,
+            | Self::Restarts
+            | Self::ScrapeDuration => Direction::Up,
             _ => Direction::Both,
         }
     }
@@ -96,7 +102,7 @@ impl Signal {
     /// The smallest spread assumed for the signal (documented defaults: error ratio ±2 points,
     /// latency ±25 % (p50) / ±50 % (p99): Istio's coarse buckets make interpolated quantiles
     /// jump by a bucket under plain noise; traffic ±20 %, CPU ±15 %, memory ±5 %, TCP ±20 %,
-    /// failures 0.02/s, restarts 0.002/s, other ±10 %).
+    /// failures 0.02/s, restarts 0.002/s, scrape duration 50 ms or ±50 %, other ±10 %).
     #[must_use]
     pub fn floor(&self) -> ScaleFloor {
         let (absolute, relative) = match self {
@@ -110,6 +116,7 @@ impl Signal {
             Self::TcpConnections => (0.05, 0.3),
             Self::TcpFailures => (0.02, 0.0),
             Self::Restarts => (0.002, 0.0),
+            Self::ScrapeDuration => (0.05, 0.5),
             Self::Other(_) => (1e-6, 0.1),
         };
         ScaleFloor { absolute, relative }
@@ -178,6 +185,7 @@ enum Role {
     Cpu,
     Memory,
     Restarts,
+    ScrapeDuration,
     Counter(String),
     Gauge(String),
     Ignore,
@@ -259,6 +267,14 @@ fn classify(series: &Series) -> (Option<String>, Role, bool) {
         "container_memory_working_set_bytes" => (container_service(labels), Role::Memory, false),
         "kube_pod_container_status_restarts_total" => {
             (container_service(labels), Role::Restarts, false)
+        }
+        "scrape_duration_seconds" => {
+            let service = labels
+                .get("pod")
+                .and_then(|pod| workload_from_pod(pod))
+                .map(str::to_owned)
+                .or_else(|| service_from_labels(labels));
+            (service, Role::ScrapeDuration, false)
         }
         _ => {
             let service = service_from_labels(labels).or_else(|| {
@@ -386,6 +402,7 @@ struct ServiceParts<'a> {
     cpu: Vec<Clean<'a>>,
     memory: Vec<Clean<'a>>,
     restarts: Vec<Clean<'a>>,
+    scrape_durations: Vec<Clean<'a>>,
     counters: BTreeMap<String, Vec<Clean<'a>>>,
     gauges: BTreeMap<String, Vec<Clean<'a>>>,
 }
@@ -437,6 +454,7 @@ pub fn golden_signals_with(
             Role::Cpu => entry.cpu.push(clean),
             Role::Memory => entry.memory.push(clean),
             Role::Restarts => entry.restarts.push(clean),
+            Role::ScrapeDuration => entry.scrape_durations.push(clean),
             Role::Counter(name) => entry.counters.entry(name).or_default().push(clean),
             Role::Gauge(name) => entry.gauges.entry(name).or_default().push(clean),
             Role::Ignore => {}
@@ -549,6 +567,14 @@ fn evaluate(parts: &ServiceParts<'_>, times: &[Timestamp], config: GoldenConfig)
         }
         if !parts.memory.is_empty() {
             push(Signal::Memory, t, sum_latest(&parts.memory, t, lookback));
+        }
+        if !parts.scrape_durations.is_empty() {
+            let slowest = parts
+                .scrape_durations
+                .iter()
+                .filter_map(|s| s.latest(t, lookback).map(|(_, value)| value))
+                .reduce(f64::max);
+            push(Signal::ScrapeDuration, t, slowest);
         }
         for (name, list) in &parts.counters {
             push(Signal::Other(name.clone()), t, sum_rates(list, t, range));

@@ -205,3 +205,39 @@ fn tcp_failures_saturation_and_other_series_get_their_services() {
     let queue_signal = Signal::Other("rabbitmq_queue_messages_ready".into());
     assert_eq!(at(&golden["rabbitmq"], &queue_signal, 60), 9.0);
 }
+
+#[test]
+fn scrape_durations_take_the_slowest_pod_of_the_workload_named_by_the_pod() {
+    let scrape = |pod: &str, points: &[(i64, f64)]| {
+        series(
+            &[
+                ("__name__", "scrape_duration_seconds"),
+                ("job", "kubernetes-pods"),
+                ("namespace", "sock-shop"),
+                ("pod", pod),
+            ],
+            points,
+        )
+    };
+    let golden = golden_signals_from_series(
+        &[
+            scrape("carts-7b9f6d8c4-abcde", &[(0, 0.02), (15, 0.03), (30, 2.1)]),
+            scrape(
+                "carts-7b9f6d8c4-fghij",
+                &[(0, 0.04), (15, 0.01), (30, 0.02)],
+            ),
+            // `carts-db`'s pod must not count as carts'.
+            scrape(
+                "carts-db-5c8d9f7b6-klmno",
+                &[(0, 9.0), (15, 9.0), (30, 9.0)],
+            ),
+        ],
+        Duration::from_secs(15),
+    );
+    assert_eq!(at(&golden["carts"], &Signal::ScrapeDuration, 0), 0.04);
+    assert_eq!(at(&golden["carts"], &Signal::ScrapeDuration, 15), 0.03);
+    assert_eq!(at(&golden["carts"], &Signal::ScrapeDuration, 30), 2.1);
+    assert_eq!(at(&golden["carts-db"], &Signal::ScrapeDuration, 30), 9.0);
+    assert_eq!(Signal::ScrapeDuration.name(), "scrape_duration_s");
+    assert_eq!(Signal::ScrapeDuration.direction(), Direction::Up);
+}
