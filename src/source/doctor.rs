@@ -326,7 +326,7 @@ async fn check_prometheus(
     }
     let ns = quote(&config.namespace);
     let workload = format!("source_{}", config.labels.workload);
-    let checks: [(&str, String, &str, bool); 6] = [
+    let checks: [(&str, String, &str, bool); 7] = [
         (
             "Istio HTTP metrics",
             format!("istio_requests_total{{destination_workload_namespace={ns}}}"),
@@ -350,6 +350,12 @@ async fn check_prometheus(
             format!("kube_pod_container_status_restarts_total{{namespace={ns}}}"),
             "no kube_pod_container_status_restarts_total: restarts and deploys will not show as changes",
             true,
+        ),
+        (
+            "scrape timings",
+            format!("scrape_duration_seconds{{namespace={ns}, pod!=\"\"}}"),
+            "absent (optional: with `namespace` and `pod` labels on the pods' scrape job, a pod whose egress is capped or delayed shows even when no request does)",
+            false,
         ),
         (
             "Tempo service-graph metrics",
