@@ -518,13 +518,7 @@ impl Simulation {
             self.fault_acted.set(true);
             delay += self.rng.random_range(0.0..2.0);
         }
-        if fault.spec.class == FaultClass::Bandwidth && fault.target == service && fault.active(t) {
-            let rate = fault
-                .spec
-                .params
-                .bandwidth_bytes_per_sec
-                .unwrap_or(200_000.0)
-                .max(1.0);
+        if let Some(rate) = fault.bandwidth_limit(service, t) {
             delay += self.enqueue_egress(service, t, bytes, rate) / rate * 1000.0;
             self.fault_acted.set(true);
         }
@@ -868,13 +862,7 @@ impl Simulation {
                     && at >= state.refusing_until
                 {
                     seconds += fault.egress_delay_ms(index, at) * 5.0 / 1000.0;
-                    if fault.spec.class == FaultClass::Bandwidth {
-                        let rate = fault
-                            .spec
-                            .params
-                            .bandwidth_bytes_per_sec
-                            .unwrap_or(200_000.0)
-                            .max(1.0);
+                    if let Some(rate) = fault.bandwidth_limit(index, at) {
                         let queued = (state.backlog_bytes
                             - rate * at.since(state.backlog_at).as_secs_f64())
                         .max(0.0);
@@ -890,15 +878,12 @@ impl Simulation {
     /// ~400 KB) every 15 s; behind a bandwidth limit that burst delays whatever the pod sends next.
     fn scrape_bursts(&mut self, t: Timestamp) {
         let Some(fault) = &self.fault else { return };
-        if fault.spec.class == FaultClass::Bandwidth && fault.active(t) && t.as_secs() % 15 == 0 {
-            let rate = fault
-                .spec
-                .params
-                .bandwidth_bytes_per_sec
-                .unwrap_or(200_000.0)
-                .max(1.0);
+        let target = fault.target;
+        if t.as_secs() % 15 == 0
+            && let Some(rate) = fault.bandwidth_limit(target, t)
+        {
             let at = t.plus(Duration::from_millis(self.rng.random_range(0..1000)));
-            self.enqueue_egress(fault.target, at, SCRAPE_BYTES, rate);
+            self.enqueue_egress(target, at, SCRAPE_BYTES, rate);
         }
     }
 

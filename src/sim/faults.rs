@@ -21,6 +21,21 @@ pub struct ActiveFault {
 }
 
 impl ActiveFault {
+    /// The egress rate cap of a bandwidth fault on service `index` at `t`, bytes per second
+    /// (default 200 KB/s, at least 1); `None` when no such fault is active there.
+    #[must_use]
+    pub fn bandwidth_limit(&self, index: usize, t: Timestamp) -> Option<f64> {
+        (self.spec.class == FaultClass::Bandwidth && index == self.target && self.active(t)).then(
+            || {
+                self.spec
+                    .params
+                    .bandwidth_bytes_per_sec
+                    .unwrap_or(200_000.0)
+                    .max(1.0)
+            },
+        )
+    }
+
     /// Whether the fault is injected at `t`.
     #[must_use]
     pub fn active(&self, t: Timestamp) -> bool {

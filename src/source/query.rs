@@ -346,16 +346,7 @@ pub fn assemble_golden(
             *slowest = slowest.max(sample.value);
         }
     }
-    for (service, points) in scrape {
-        let samples = points
-            .into_iter()
-            .map(|(timestamp, value)| crate::model::Sample { timestamp, value })
-            .collect();
-        out.entry(service)
-            .or_default()
-            .signals
-            .insert(Signal::ScrapeDuration, samples);
-    }
+    insert_points(&mut out, scrape, &Signal::ScrapeDuration);
     // TCP bytes: sent plus received, point by point.
     let mut tcp: BTreeMap<String, BTreeMap<Timestamp, f64>> = BTreeMap::new();
     for role in [GoldenQuery::TcpSent, GoldenQuery::TcpReceived] {
@@ -366,16 +357,7 @@ pub fn assemble_golden(
             }
         }
     }
-    for (service, points) in tcp {
-        let samples = points
-            .into_iter()
-            .map(|(timestamp, value)| crate::model::Sample { timestamp, value })
-            .collect();
-        out.entry(service)
-            .or_default()
-            .signals
-            .insert(Signal::TcpBytes, samples);
-    }
+    insert_points(&mut out, tcp, &Signal::TcpBytes);
     let client_total = by_workload(GoldenQuery::ClientTotal, &dst);
     let client_errors = by_workload(GoldenQuery::ClientErrors, &dst);
     let server_errors = by_workload(GoldenQuery::ServerErrors, &dst);
@@ -397,6 +379,24 @@ pub fn assemble_golden(
             .insert(Signal::ErrorRatio, ratio);
     }
     out
+}
+
+/// Adds `signal` to each service's golden signals from its points (time → value).
+fn insert_points(
+    out: &mut BTreeMap<String, crate::detect::metrics::golden::GoldenSignals>,
+    points: BTreeMap<String, BTreeMap<Timestamp, f64>>,
+    signal: &crate::detect::metrics::golden::Signal,
+) {
+    for (service, points) in points {
+        let samples = points
+            .into_iter()
+            .map(|(timestamp, value)| crate::model::Sample { timestamp, value })
+            .collect();
+        out.entry(service)
+            .or_default()
+            .signals
+            .insert(signal.clone(), samples);
+    }
 }
 
 fn ratio_series(total: &Series, errors: Option<&Series>) -> Vec<crate::model::Sample> {
