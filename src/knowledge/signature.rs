@@ -132,7 +132,7 @@ pub fn similarity(a: &SignatureVector, b: &SignatureVector) -> f64 {
     }
 }
 
-/// The cosine of one compiled part (`keys` and `weights` side by side, its norm) with a query
+/// The cosine of one compiled part (`(key, weight)` pairs, its norm) with a query
 /// part given densely (`query[key]`) with its norm.
 fn part_cosine(part: &[(u32, f32)], norm: f64, query: &[f64], query_norm: f64) -> f64 {
     if query_norm <= 0.0 || norm <= 0.0 {
@@ -212,9 +212,9 @@ pub struct SignatureIndex {
     role_keys: BTreeMap<(String, String), u32>,
     signal_keys: BTreeMap<String, u32>,
     entries: super::vectors::Keyed<Row>,
-    /// Every row's interned keys with their weights, side by side (8 bytes an entry: the scan
-    /// of 100k signatures reads this array once per query, so its size sets the ranking's
-    /// time). Weights are kept in single precision; the norms are those of the stored weights.
+    /// Every row's interned keys with their weights, side by side (8 bytes an entry, read once
+    /// per query). Weights are kept in single precision; the norms are those of the stored
+    /// weights.
     parts: Vec<(u32, f32)>,
     /// Array positions no row points at any more (replaced or removed records); compacted
     /// when they outnumber the live ones.
