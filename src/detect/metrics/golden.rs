@@ -208,12 +208,17 @@ fn container_service(labels: &Labels) -> Option<String> {
     match labels.get("container").map(String::as_str) {
         Some("" | "POD" | "istio-proxy" | "istio-init") => None,
         Some(container) => Some(container.to_owned()),
-        None => labels
-            .get("pod")
-            .and_then(|pod| workload_from_pod(pod))
-            .map(str::to_owned)
-            .or_else(|| service_from_labels(labels)),
+        None => pod_service(labels),
     }
+}
+
+/// The workload of the series' `pod` label, else the service its other labels name.
+fn pod_service(labels: &Labels) -> Option<String> {
+    labels
+        .get("pod")
+        .and_then(|pod| workload_from_pod(pod))
+        .map(str::to_owned)
+        .or_else(|| service_from_labels(labels))
 }
 
 /// Service and role of one series; `reporter_source` tells whether it is a client-side report.
@@ -268,14 +273,7 @@ fn classify(series: &Series) -> (Option<String>, Role, bool) {
         "kube_pod_container_status_restarts_total" => {
             (container_service(labels), Role::Restarts, false)
         }
-        "scrape_duration_seconds" => {
-            let service = labels
-                .get("pod")
-                .and_then(|pod| workload_from_pod(pod))
-                .map(str::to_owned)
-                .or_else(|| service_from_labels(labels));
-            (service, Role::ScrapeDuration, false)
-        }
+        "scrape_duration_seconds" => (pod_service(labels), Role::ScrapeDuration, false),
         _ => {
             let service = service_from_labels(labels).or_else(|| {
                 name.split('_')
