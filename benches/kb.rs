@@ -48,7 +48,7 @@ const CLASSES: [&str; 11] = [
     "db-connection-exhaustion",
     "overload",
 ];
-const SIGNALS: [&str; 9] = [
+const SIGNALS: [&str; 12] = [
     "error_ratio",
     "latency_p99_ms",
     "latency_p50_ms",
@@ -57,7 +57,11 @@ const SIGNALS: [&str; 9] = [
     "restarts_per_s",
     "memory_bytes",
     "cpu_cores",
-    "new_template",
+    "log_template",
+    // Failure modes (`detect::logs::failure`): the signature's fourth part.
+    "log_timeout",
+    "log_refused",
+    "log_io_error",
 ];
 const SENTENCES: [&str; 12] = [
     "Callers saw {n} percent of requests fail with 503 while {s} was unreachable.",

@@ -15,6 +15,7 @@
 
 pub mod attribution;
 pub mod drain;
+pub mod failure;
 pub mod keywords;
 pub mod maia;
 pub mod mask;

@@ -5,6 +5,7 @@
 
 use super::record::{Postmortem, SymptomSignature};
 use crate::analysis::Analysis;
+use crate::detect::logs::failure;
 use crate::model::ServiceRole;
 use std::collections::BTreeMap;
 
@@ -17,6 +18,12 @@ pub const ROLE_WEIGHT: f64 = 0.7;
 /// the spread weighs less: with 0.4 two database pod failures whose culprits showed the same
 /// signals ranked below a partition of a third database (EVALUATION.md, 2026-12-03).
 pub const FOCUS_WEIGHT: f64 = 0.8;
+/// Weight of the failure-mode cosine (which failure the log lines name: `log_timeout`,
+/// `log_refused`, `log_io_error`, …, see [`failure`]) when both sides have one; everything
+/// else shares the rest. The mode is the most direct evidence of the kind of fault: callers
+/// cut off by a partition time out, callers of a dead pod are refused, whichever service it
+/// is, while the other signals (errors, latency) say mostly that *something* failed.
+pub const MODE_WEIGHT: f64 = 0.3;
 
 /// Sparse weighted vectors of one signature.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -28,6 +35,8 @@ pub struct SignatureVector {
     /// Weight per signal of the focal service alone (the root cause of a record, the top
     /// suspect of an analysis): what the culprit itself showed, apart from what spread.
     pub focus: BTreeMap<String, f64>,
+    /// Weight per failure mode the log lines named, over all services (the peak score).
+    pub modes: BTreeMap<String, f64>,
 }
 
 impl SignatureVector {
@@ -90,12 +99,25 @@ pub fn vectorize_focused(signature: &SymptomSignature, focus: Option<&str>) -> S
         let role = role_name(ServiceRole::guess(service));
         for (signal, &score) in signals {
             if score.is_finite() && score > 0.0 {
+                if failure::FailureKind::from_signal(signal).is_some() {
+                    bump(&mut vector.modes, signal.clone(), score);
+                }
                 bump(
                     &mut vector.by_role,
                     (role.to_owned(), signal.clone()),
                     score,
                 );
                 bump(&mut vector.by_signal, signal.clone(), score);
+            }
+        }
+    }
+    if signature.services.is_empty() {
+        // A curated signature lists signals per role only: each named mode weighs 1.
+        for (_, signals) in signature.roles() {
+            for signal in signals {
+                if failure::FailureKind::from_signal(signal).is_some() {
+                    bump(&mut vector.modes, signal.clone(), 1.0);
+                }
             }
         }
     }
@@ -120,15 +142,28 @@ pub fn cosine<K: Ord>(a: &BTreeMap<K, f64>, b: &BTreeMap<K, f64>) -> f64 {
 
 /// Similarity in [0, 1]: `ROLE_WEIGHT·cos(role, signal) + (1 − ROLE_WEIGHT)·cos(signal)`;
 /// when both sides have a focus, that sum weighs `1 − FOCUS_WEIGHT` and the cosine of the
-/// foci `FOCUS_WEIGHT`.
+/// foci `FOCUS_WEIGHT`; when both sides have failure modes, all that weighs
+/// `1 − MODE_WEIGHT` and the cosine of the modes `MODE_WEIGHT`.
 #[must_use]
 pub fn similarity(a: &SignatureVector, b: &SignatureVector) -> f64 {
     let spread = ROLE_WEIGHT * cosine(&a.by_role, &b.by_role)
         + (1.0 - ROLE_WEIGHT) * cosine(&a.by_signal, &b.by_signal);
-    if a.focus.is_empty() || b.focus.is_empty() {
+    let focused = if a.focus.is_empty() || b.focus.is_empty() {
         spread
     } else {
         (1.0 - FOCUS_WEIGHT) * spread + FOCUS_WEIGHT * cosine(&a.focus, &b.focus)
+    };
+    with_modes(focused, a.modes.is_empty() || b.modes.is_empty(), || {
+        cosine(&a.modes, &b.modes)
+    })
+}
+
+/// `rest` mixed with the failure-mode cosine (unless either side has no mode).
+fn with_modes(rest: f64, either_empty: bool, modes: impl FnOnce() -> f64) -> f64 {
+    if either_empty {
+        rest
+    } else {
+        (1.0 - MODE_WEIGHT) * rest + MODE_WEIGHT * modes()
     }
 }
 
@@ -185,19 +220,27 @@ fn dense<K: Ord>(keys: &BTreeMap<K, u32>, map: &BTreeMap<K, f64>) -> Vec<f64> {
 /// sequence and the parts from one flat array, with no pointer to follow per record.
 #[derive(Debug, Clone, Copy)]
 struct Row {
-    /// Start of the by-role part; the end of each part follows.
+    /// Start of the by-role part; the end of each part follows (by role, by signal, focus,
+    /// modes).
     start: usize,
-    ends: [usize; 3],
-    norms: [f64; 3],
+    ends: [usize; PARTS],
+    norms: [f64; PARTS],
 }
+
+/// Parts of a compiled signature: by role, by signal, focus, failure modes.
+const PARTS: usize = 4;
 
 impl Row {
     fn range(&self, part: usize) -> std::ops::Range<usize> {
-        match part {
-            0 => self.start..self.ends[0],
-            1 => self.ends[0]..self.ends[1],
-            _ => self.ends[1]..self.ends[2],
-        }
+        let start = match part {
+            0 => self.start,
+            _ => self.ends[(part - 1).min(PARTS - 1)],
+        };
+        start..self.ends[part.min(PARTS - 1)]
+    }
+
+    fn end(&self) -> usize {
+        self.ends[PARTS - 1]
     }
 }
 
@@ -227,16 +270,17 @@ impl SignatureIndex {
         let by_role = interned_sorted(&mut self.role_keys, &vector.by_role);
         let by_signal = interned_sorted(&mut self.signal_keys, &vector.by_signal);
         let focus = interned_sorted(&mut self.signal_keys, &vector.focus);
+        let modes = interned_sorted(&mut self.signal_keys, &vector.modes);
         if let Some(old) = self.entries.get(id) {
-            self.garbage += old.ends[2] - old.start;
+            self.garbage += old.end() - old.start;
         }
         let start = self.parts.len();
-        let mut ends = [0; 3];
-        let mut norms = [0.0; 3];
+        let mut ends = [0; PARTS];
+        let mut norms = [0.0; PARTS];
         for ((end, part_norm), part) in ends
             .iter_mut()
             .zip(&mut norms)
-            .zip([by_role, by_signal, focus])
+            .zip([by_role, by_signal, focus, modes])
         {
             let mut squares = 0.0;
             for (key, weight) in part {
@@ -256,7 +300,7 @@ impl SignatureIndex {
     /// Removes `id`.
     pub fn remove(&mut self, id: &str) {
         if let Some(old) = self.entries.get(id) {
-            self.garbage += old.ends[2] - old.start;
+            self.garbage += old.end() - old.start;
         }
         self.entries.remove(id);
         self.compact_when_sparse();
@@ -278,7 +322,7 @@ impl SignatureIndex {
                 ends: row.ends.map(shift),
                 norms: row.norms,
             };
-            parts.extend_from_slice(self.parts.get(row.start..row.ends[2]).unwrap_or(&[]));
+            parts.extend_from_slice(self.parts.get(row.start..row.end()).unwrap_or(&[]));
             rows.push((id.to_owned(), moved));
         }
         for (id, row) in rows {
@@ -312,10 +356,12 @@ impl SignatureIndex {
         let role_query = dense(&self.role_keys, &wanted.by_role);
         let signal_query = dense(&self.signal_keys, &wanted.by_signal);
         let focus_query = dense(&self.signal_keys, &wanted.focus);
-        let (role_norm, signal_norm, focus_norm) = (
+        let modes_query = dense(&self.signal_keys, &wanted.modes);
+        let (role_norm, signal_norm, focus_norm, modes_norm) = (
             norm(&wanted.by_role),
             norm(&wanted.by_signal),
             norm(&wanted.focus),
+            norm(&wanted.modes),
         );
         let parts = self.parts.as_slice();
         let cosine = |row: &Row, part: usize, query: &[f64], query_norm: f64| {
@@ -332,12 +378,16 @@ impl SignatureIndex {
             .map(|(slot, _, row)| {
                 let spread = ROLE_WEIGHT * cosine(row, 0, &role_query, role_norm)
                     + (1.0 - ROLE_WEIGHT) * cosine(row, 1, &signal_query, signal_norm);
-                let score = if wanted.focus.is_empty() || row.range(2).is_empty() {
+                let focused = if wanted.focus.is_empty() || row.range(2).is_empty() {
                     spread
                 } else {
                     (1.0 - FOCUS_WEIGHT) * spread
                         + FOCUS_WEIGHT * cosine(row, 2, &focus_query, focus_norm)
                 };
+                let either_empty = wanted.modes.is_empty() || row.range(3).is_empty();
+                let score = with_modes(focused, either_empty, || {
+                    cosine(row, 3, &modes_query, modes_norm)
+                });
                 (score, slot)
             })
             .filter(|(score, _)| *score > 0.0);
@@ -372,6 +422,9 @@ pub fn from_analysis(analysis: &Analysis) -> SymptomSignature {
                 add(signed, SIGNED_WEIGHT * score);
             }
         }
+        for (kind, share) in failure_shares(&event.evidence.log_lines) {
+            add(kind.signal().to_owned(), FAILURE_WEIGHT * score * share);
+        }
     }
     for (service, signals) in &signature.services.clone() {
         let role = analysis
@@ -390,6 +443,31 @@ pub fn from_analysis(analysis: &Analysis) -> SymptomSignature {
         }
     }
     signature
+}
+
+/// Weight of a failure mode named by an event's log lines (`log_timeout`, `log_io_error`)
+/// relative to the event's own signal: as much, because it is what tells a partition (callers
+/// time out) from a pod failure (callers are refused) where both raise the callers' errors.
+const FAILURE_WEIGHT: f64 = 1.0;
+
+/// The failure modes an event's log lines name, each with its line count relative to the most
+/// frequent one (that one 1): a database whose clients mostly read `Input/output error` and
+/// were refused a few times while it restarted is mostly an IO fault.
+fn failure_shares(lines: &[crate::detect::event::LogEvidence]) -> Vec<(failure::FailureKind, f64)> {
+    let mut counts: BTreeMap<failure::FailureKind, f64> = BTreeMap::new();
+    for line in lines {
+        if let Some(kind) = failure::classify_evidence(&line.template, &line.example) {
+            *counts.entry(kind).or_insert(0.0) += line.count.max(1) as f64;
+        }
+    }
+    let most = counts.values().copied().fold(0.0_f64, f64::max);
+    if most <= 0.0 {
+        return Vec::new();
+    }
+    counts
+        .into_iter()
+        .map(|(kind, count)| (kind, count / most))
+        .collect()
 }
 
 /// Robust z beyond which a metric delta says which way the signal moved.
@@ -490,6 +568,8 @@ mod tests {
             "restarts_per_s",
             "cpu_cores",
             "health",
+            "log_timeout",
+            "log_refused",
         ];
         let services = [
             "front-end",
@@ -654,6 +734,95 @@ mod tests {
         assert!((unfocused - similarity(&vectorize(&query), &vectorize(&cpu))).abs() < 1e-12);
         // A focus on a service without signals adds nothing.
         assert!(vectorize_focused(&query, Some("nobody")).focus.is_empty());
+    }
+
+    fn evidence(template: &str, count: u64) -> crate::detect::event::LogEvidence {
+        crate::detect::event::LogEvidence {
+            template: template.to_owned(),
+            example: template.to_owned(),
+            count,
+            baseline_count: 0.0,
+        }
+    }
+
+    #[test]
+    fn failure_modes_weigh_by_their_share_of_the_lines() {
+        let lines = [
+            evidence(
+                "UncategorizedMongoDbException: 'Input/output error' on server <*>",
+                40,
+            ),
+            evidence("Timed out after <NUM> ms, caused by Connection refused", 10),
+            evidence(
+                "\tat works.weave.socks.cart.controllers.CartsController.handle",
+                50,
+            ),
+        ];
+        let shares = failure_shares(&lines);
+        assert_eq!(
+            shares,
+            vec![
+                (failure::FailureKind::IoError, 1.0),
+                (failure::FailureKind::Refused, 0.25)
+            ]
+        );
+        assert!(failure_shares(&[evidence("GET /health 200", 9)]).is_empty());
+        assert!(failure_shares(&[]).is_empty());
+    }
+
+    #[test]
+    fn the_failure_mode_tells_a_partition_from_a_pod_failure_of_the_same_service() {
+        // The same caller errors either way; the callers' lines say whether they were
+        // refused (nothing listening) or timed out (cut off).
+        let shared = [
+            ("error_ratio", 0.9),
+            ("log_caller_errors", 0.85),
+            ("span_errors", 0.6),
+        ];
+        let with_mode = |service: &str, mode: &str| {
+            let mut signals: Vec<(&str, f64)> = shared.to_vec();
+            signals.push((mode, 0.85));
+            let signature =
+                with_services(&[(service, &signals), ("front-end", &[("error_ratio", 0.7)])]);
+            vectorize_focused(&signature, Some(service))
+        };
+        let query = with_mode("payment", "log_timeout");
+        let pod_failure_here = with_mode("payment", "log_refused");
+        let partition_of_a_database = {
+            let signature = with_services(&[
+                (
+                    "session-db",
+                    &[("log_caller_errors", 0.9), ("log_timeout", 0.9)],
+                ),
+                ("front-end", &[("error_ratio", 0.9)]),
+            ]);
+            vectorize_focused(&signature, Some("session-db"))
+        };
+        assert_eq!(query.modes.keys().collect::<Vec<_>>(), ["log_timeout"]);
+        let to_pod_failure = similarity(&query, &pod_failure_here);
+        let to_partition = similarity(&query, &partition_of_a_database);
+        assert!(
+            to_partition > to_pod_failure,
+            "{to_partition} vs {to_pod_failure}"
+        );
+        // Without the mode part the pod failure of the same service would win.
+        let strip = |v: &SignatureVector| SignatureVector {
+            modes: BTreeMap::new(),
+            ..v.clone()
+        };
+        assert!(
+            similarity(&strip(&query), &strip(&pod_failure_here))
+                > similarity(&strip(&query), &strip(&partition_of_a_database))
+        );
+        // A curated signature names modes in its role lists.
+        let playbook = SymptomSignature {
+            database: vec!["log_timeout".into(), "tcp_failures_per_s".into()],
+            ..SymptomSignature::default()
+        };
+        assert_eq!(
+            vectorize(&playbook).modes,
+            BTreeMap::from([("log_timeout".to_owned(), 1.0)])
+        );
     }
 
     #[test]
