@@ -143,55 +143,46 @@ pub fn cosine<K: Ord>(a: &BTreeMap<K, f64>, b: &BTreeMap<K, f64>) -> f64 {
 /// Similarity in [0, 1]: `ROLE_WEIGHT·cos(role, signal) + (1 − ROLE_WEIGHT)·cos(signal)`;
 /// when both sides have a focus, that sum weighs `1 − FOCUS_WEIGHT` and the cosine of the
 /// foci `FOCUS_WEIGHT`; when both sides have failure modes, all that weighs
-/// `1 − MODE_WEIGHT` and the cosine of the modes `MODE_WEIGHT`.
+/// `1 − MODE_WEIGHT` and the cosine of the modes `MODE_WEIGHT` (see [`part_weights`]).
 #[must_use]
 pub fn similarity(a: &SignatureVector, b: &SignatureVector) -> f64 {
-    let spread = ROLE_WEIGHT * cosine(&a.by_role, &b.by_role)
-        + (1.0 - ROLE_WEIGHT) * cosine(&a.by_signal, &b.by_signal);
-    let focused = if a.focus.is_empty() || b.focus.is_empty() {
-        spread
-    } else {
-        (1.0 - FOCUS_WEIGHT) * spread + FOCUS_WEIGHT * cosine(&a.focus, &b.focus)
-    };
-    with_modes(focused, a.modes.is_empty() || b.modes.is_empty(), || {
-        cosine(&a.modes, &b.modes)
-    })
+    let weights = part_weights(
+        !a.focus.is_empty() && !b.focus.is_empty(),
+        !a.modes.is_empty() && !b.modes.is_empty(),
+    );
+    let cosines = [
+        cosine(&a.by_role, &b.by_role),
+        cosine(&a.by_signal, &b.by_signal),
+        cosine(&a.focus, &b.focus),
+        cosine(&a.modes, &b.modes),
+    ];
+    weights.iter().zip(cosines).map(|(w, c)| w * c).sum()
 }
 
-/// `rest` mixed with the failure-mode cosine (unless either side has no mode).
-fn with_modes(rest: f64, either_empty: bool, modes: impl FnOnce() -> f64) -> f64 {
-    if either_empty {
+/// The weight of each part's cosine (by role, by signal, focus, modes) in the similarity,
+/// given whether both sides have a focus and whether both have failure modes. The weights sum
+/// to 1.
+#[must_use]
+fn part_weights(both_focus: bool, both_modes: bool) -> [f64; PARTS] {
+    let rest = if both_modes { 1.0 - MODE_WEIGHT } else { 1.0 };
+    let spread = if both_focus {
+        rest * (1.0 - FOCUS_WEIGHT)
+    } else {
         rest
-    } else {
-        (1.0 - MODE_WEIGHT) * rest + MODE_WEIGHT * modes()
-    }
+    };
+    [
+        spread * ROLE_WEIGHT,
+        spread * (1.0 - ROLE_WEIGHT),
+        if both_focus { rest * FOCUS_WEIGHT } else { 0.0 },
+        if both_modes { MODE_WEIGHT } else { 0.0 },
+    ]
 }
 
-/// The cosine of one compiled part (`(key, weight)` pairs, its norm) with a query
-/// part given densely (`query[key]`) with its norm.
-fn part_cosine(part: &[(u32, f32)], norm: f64, query: &[f64], query_norm: f64) -> f64 {
-    if query_norm <= 0.0 || norm <= 0.0 {
-        return 0.0;
-    }
-    let dot: f64 = part
-        .iter()
-        .map(|&(key, w)| query.get(key as usize).map_or(0.0, |q| q * f64::from(w)))
-        .sum();
-    (dot / (query_norm * norm)).clamp(0.0, 1.0)
-}
+/// Parts of a compiled signature: by role, by signal, focus, failure modes.
+const PARTS: usize = 4;
 
 fn norm<K>(map: &BTreeMap<K, f64>) -> f64 {
     map.values().map(|v| v * v).sum::<f64>().sqrt()
-}
-
-/// A weight map with its keys interned in `keys`, sorted by interned key.
-fn interned_sorted<K: Ord + Clone>(
-    keys: &mut BTreeMap<K, u32>,
-    weights: &BTreeMap<K, f64>,
-) -> Vec<(u32, f64)> {
-    let mut out: Vec<(u32, f64)> = weights.iter().map(|(k, &w)| (intern(keys, k), w)).collect();
-    out.sort_by_key(|&(key, _)| key);
-    out
 }
 
 fn intern<K: Ord + Clone>(keys: &mut BTreeMap<K, u32>, key: &K) -> u32 {
@@ -203,50 +194,29 @@ fn intern<K: Ord + Clone>(keys: &mut BTreeMap<K, u32>, key: &K) -> u32 {
     id
 }
 
-fn dense<K: Ord>(keys: &BTreeMap<K, u32>, map: &BTreeMap<K, f64>) -> Vec<f64> {
-    let mut out = vec![0.0; keys.len()];
-    for (key, &w) in map {
-        if let Some(&id) = keys.get(key)
-            && let Some(slot) = out.get_mut(id as usize)
-        {
-            *slot = w;
-        }
-    }
-    out
+/// The slot of `(part, interned key)` in a dense query: parts interleaved, so that one
+/// array serves all four (the by-role part's keys and the others' are separate id spaces).
+fn slot(part: usize, key: u32) -> usize {
+    (key as usize) * PARTS + part
 }
 
-/// Where one record's three parts (by role, by signal, focus) lie in the shared arrays of a
-/// [`SignatureIndex`], with their norms: plain numbers, so a scan reads the rows in one
-/// sequence and the parts from one flat array, with no pointer to follow per record.
+/// Where one record's entries lie in the shared array of a [`SignatureIndex`], and which of
+/// the optional parts it has: plain numbers, so a scan reads the rows in one sequence and the
+/// entries from one flat array, with no pointer to follow per record.
 #[derive(Debug, Clone, Copy)]
 struct Row {
-    /// Start of the by-role part; the end of each part follows (by role, by signal, focus,
-    /// modes).
     start: usize,
-    ends: [usize; PARTS],
-    norms: [f64; PARTS],
+    end: usize,
+    /// Bit 0: the record has a focus; bit 1: it has failure modes.
+    has: u8,
 }
 
-/// Parts of a compiled signature: by role, by signal, focus, failure modes.
-const PARTS: usize = 4;
-
-impl Row {
-    fn range(&self, part: usize) -> std::ops::Range<usize> {
-        let start = match part {
-            0 => self.start,
-            _ => self.ends[(part - 1).min(PARTS - 1)],
-        };
-        start..self.ends[part.min(PARTS - 1)]
-    }
-
-    fn end(&self) -> usize {
-        self.ends[PARTS - 1]
-    }
-}
-
-/// The signatures of a store, compiled for ranking many of them against one query: keys
-/// interned to integers, every record's parts as (interned key, weight) pairs in one flat array
-/// (a record is a [`Row`] of offsets and norms), the query spread densely once.
+/// The signatures of a store, compiled for ranking many of them against one query. Every
+/// record's four parts are one run of `(slot, weight / part norm)` entries in a flat array
+/// (a record is a [`Row`] of offsets and flags), so a cosine needs no norm at scan time. The
+/// query is spread once into four dense arrays, one per combination of the optional parts a
+/// record may have, each holding `part weight × query weight / query norm` per slot: a
+/// record's similarity is then one dot product over its entries.
 /// [`SignatureIndex::rank`] gives what [`similarity`] gives record by record (to about 1e-7:
 /// the weights are stored in single precision, and the summation order differs), at a
 /// fraction of the cost.
@@ -255,9 +225,8 @@ pub struct SignatureIndex {
     role_keys: BTreeMap<(String, String), u32>,
     signal_keys: BTreeMap<String, u32>,
     entries: super::vectors::Keyed<Row>,
-    /// Every row's interned keys with their weights, side by side (8 bytes an entry, read once
-    /// per query). Weights are kept in single precision; the norms are those of the stored
-    /// weights.
+    /// Every row's entries side by side (8 bytes an entry, read once per query): the slot
+    /// ([`slot`]) and the weight divided by its part's norm, in single precision.
     parts: Vec<(u32, f32)>,
     /// Array positions no row points at any more (replaced or removed records); compacted
     /// when they outnumber the live ones.
@@ -267,32 +236,48 @@ pub struct SignatureIndex {
 impl SignatureIndex {
     /// Adds or replaces the signature of `id`.
     pub fn upsert(&mut self, id: &str, vector: &SignatureVector) {
-        let by_role = interned_sorted(&mut self.role_keys, &vector.by_role);
-        let by_signal = interned_sorted(&mut self.signal_keys, &vector.by_signal);
-        let focus = interned_sorted(&mut self.signal_keys, &vector.focus);
-        let modes = interned_sorted(&mut self.signal_keys, &vector.modes);
+        let mut entries: Vec<(u32, f32)> = Vec::new();
+        let mut push = |part: usize, ids: Vec<(u32, f64)>| {
+            let part_norm = ids.iter().map(|(_, w)| w * w).sum::<f64>().sqrt();
+            if part_norm <= 0.0 || !part_norm.is_finite() {
+                return;
+            }
+            let mut ids = ids;
+            ids.sort_by_key(|&(key, _)| key);
+            for (key, weight) in ids {
+                let at = u32::try_from(slot(part, key)).unwrap_or(u32::MAX);
+                #[allow(clippy::cast_possible_truncation)]
+                entries.push((at, (weight / part_norm) as f32));
+            }
+        };
+        let role_ids: Vec<(u32, f64)> = vector
+            .by_role
+            .iter()
+            .map(|(k, &w)| (intern(&mut self.role_keys, k), w))
+            .collect();
+        push(0, role_ids);
+        for (part, map) in [
+            (1, &vector.by_signal),
+            (2, &vector.focus),
+            (3, &vector.modes),
+        ] {
+            let ids: Vec<(u32, f64)> = map
+                .iter()
+                .map(|(k, &w)| (intern(&mut self.signal_keys, k), w))
+                .collect();
+            push(part, ids);
+        }
         if let Some(old) = self.entries.get(id) {
-            self.garbage += old.end() - old.start;
+            self.garbage += old.end - old.start;
         }
         let start = self.parts.len();
-        let mut ends = [0; PARTS];
-        let mut norms = [0.0; PARTS];
-        for ((end, part_norm), part) in ends
-            .iter_mut()
-            .zip(&mut norms)
-            .zip([by_role, by_signal, focus, modes])
-        {
-            let mut squares = 0.0;
-            for (key, weight) in part {
-                #[allow(clippy::cast_possible_truncation)]
-                let stored = weight as f32;
-                squares += f64::from(stored) * f64::from(stored);
-                self.parts.push((key, stored));
-            }
-            *end = self.parts.len();
-            *part_norm = squares.sqrt();
-        }
-        let row = Row { start, ends, norms };
+        self.parts.extend(entries);
+        let has = u8::from(!vector.focus.is_empty()) | (u8::from(!vector.modes.is_empty()) << 1);
+        let row = Row {
+            start,
+            end: self.parts.len(),
+            has,
+        };
         self.entries.upsert(id, row);
         self.compact_when_sparse();
     }
@@ -300,13 +285,13 @@ impl SignatureIndex {
     /// Removes `id`.
     pub fn remove(&mut self, id: &str) {
         if let Some(old) = self.entries.get(id) {
-            self.garbage += old.end() - old.start;
+            self.garbage += old.end - old.start;
         }
         self.entries.remove(id);
         self.compact_when_sparse();
     }
 
-    /// Rewrites the arrays without the positions no row points at, once those are the
+    /// Rewrites the array without the positions no row points at, once those are the
     /// majority (and not a handful).
     fn compact_when_sparse(&mut self) {
         if self.garbage < 1024 || self.garbage * 2 < self.parts.len() {
@@ -316,14 +301,16 @@ impl SignatureIndex {
         let mut parts = Vec::with_capacity(live);
         let mut rows = Vec::with_capacity(self.entries.len());
         for (_, id, row) in self.entries.iter() {
-            let shift = |at: usize| at - row.start + parts.len();
-            let moved = Row {
-                start: parts.len(),
-                ends: row.ends.map(shift),
-                norms: row.norms,
-            };
-            parts.extend_from_slice(self.parts.get(row.start..row.end()).unwrap_or(&[]));
-            rows.push((id.to_owned(), moved));
+            let start = parts.len();
+            parts.extend_from_slice(self.parts.get(row.start..row.end).unwrap_or(&[]));
+            rows.push((
+                id.to_owned(),
+                Row {
+                    start,
+                    end: parts.len(),
+                    has: row.has,
+                },
+            ));
         }
         for (id, row) in rows {
             self.entries.upsert(&id, row);
@@ -344,6 +331,39 @@ impl SignatureIndex {
         self.entries.is_empty()
     }
 
+    /// The dense query for records whose optional parts are `has` (see [`Row::has`]).
+    fn spread_query(&self, wanted: &SignatureVector, has: u8) -> Vec<f64> {
+        let width = self.role_keys.len().max(self.signal_keys.len()) * PARTS;
+        let mut out = vec![0.0; width];
+        let weights = part_weights(
+            has & 1 != 0 && !wanted.focus.is_empty(),
+            has & 2 != 0 && !wanted.modes.is_empty(),
+        );
+        let mut fill = |part: usize, id: Option<&u32>, value: f64, part_norm: f64| {
+            if let Some(&id) = id
+                && part_norm > 0.0
+                && let Some(cell) = out.get_mut(slot(part, id))
+            {
+                *cell = weights[part] * value / part_norm;
+            }
+        };
+        let role_norm = norm(&wanted.by_role);
+        for (key, &w) in &wanted.by_role {
+            fill(0, self.role_keys.get(key), w, role_norm);
+        }
+        for (part, map) in [
+            (1, &wanted.by_signal),
+            (2, &wanted.focus),
+            (3, &wanted.modes),
+        ] {
+            let part_norm = norm(map);
+            for (key, &w) in map {
+                fill(part, self.signal_keys.get(key), w, part_norm);
+            }
+        }
+        out
+    }
+
     /// The `limit` records `allowed` accepts most similar to `wanted` (positive similarity
     /// only), best first, ties by id.
     #[must_use]
@@ -353,42 +373,20 @@ impl SignatureIndex {
         limit: usize,
         allowed: &dyn Fn(&str) -> bool,
     ) -> Vec<(String, f64)> {
-        let role_query = dense(&self.role_keys, &wanted.by_role);
-        let signal_query = dense(&self.signal_keys, &wanted.by_signal);
-        let focus_query = dense(&self.signal_keys, &wanted.focus);
-        let modes_query = dense(&self.signal_keys, &wanted.modes);
-        let (role_norm, signal_norm, focus_norm, modes_norm) = (
-            norm(&wanted.by_role),
-            norm(&wanted.by_signal),
-            norm(&wanted.focus),
-            norm(&wanted.modes),
-        );
+        let queries: [Vec<f64>; 4] = [0, 1, 2, 3].map(|has| self.spread_query(wanted, has));
         let parts = self.parts.as_slice();
-        let cosine = |row: &Row, part: usize, query: &[f64], query_norm: f64| {
-            part_cosine(
-                parts.get(row.range(part)).unwrap_or(&[]),
-                row.norms[part],
-                query,
-                query_norm,
-            )
-        };
         let scored = self
             .entries
             .iter()
             .map(|(slot, _, row)| {
-                let spread = ROLE_WEIGHT * cosine(row, 0, &role_query, role_norm)
-                    + (1.0 - ROLE_WEIGHT) * cosine(row, 1, &signal_query, signal_norm);
-                let focused = if wanted.focus.is_empty() || row.range(2).is_empty() {
-                    spread
-                } else {
-                    (1.0 - FOCUS_WEIGHT) * spread
-                        + FOCUS_WEIGHT * cosine(row, 2, &focus_query, focus_norm)
-                };
-                let either_empty = wanted.modes.is_empty() || row.range(3).is_empty();
-                let score = with_modes(focused, either_empty, || {
-                    cosine(row, 3, &modes_query, modes_norm)
-                });
-                (score, slot)
+                let query = &queries[usize::from(row.has & 3)];
+                let score: f64 = parts
+                    .get(row.start..row.end)
+                    .unwrap_or(&[])
+                    .iter()
+                    .map(|&(at, w)| query.get(at as usize).map_or(0.0, |q| q * f64::from(w)))
+                    .sum();
+                (score.clamp(0.0, 1.0), slot)
             })
             .filter(|(score, _)| *score > 0.0);
         self.entries
