@@ -4,6 +4,7 @@
 
 use super::situation::{Situation, Suspect};
 use super::{clean, short};
+use crate::detect::logs::failure::{self, FailureKind};
 use crate::rca::Band;
 use serde::Serialize;
 
@@ -135,6 +136,72 @@ fn evidence_lines(w: &mut Writer, suspect: &Suspect, limit: usize) {
     }
 }
 
+/// The failure modes a suspect's log lines name, most specific first, each once.
+fn failure_modes(suspect: &Suspect) -> Vec<FailureKind> {
+    let mut kinds: Vec<FailureKind> = suspect
+        .log_lines
+        .iter()
+        .filter_map(|(template, example)| failure::classify_evidence(template, example))
+        .collect();
+    kinds.sort();
+    kinds.dedup();
+    kinds
+}
+
+/// What a failure mode says about the kind of fault (fixed text: nothing of the log line).
+fn reading(kind: FailureKind) -> &'static str {
+    match kind {
+        FailureKind::OutOfMemory => "memory ran out (a leak, a limit too low, or memory stress)",
+        FailureKind::DiskFull => "a volume is full",
+        FailureKind::IoError => {
+            "the storage fails with EIO: a failing disk or volume (an IO fault), not the network"
+        }
+        FailureKind::PoolExhausted => {
+            "connections ran out: a pool or max_connections exhausted by a leak or slow queries"
+        }
+        FailureKind::Refused => {
+            "connections are refused: nothing listens, so the pod is down, restarting or not ready"
+        }
+        FailureKind::NoHealthyUpstream => {
+            "Envoy has no ready endpoint: every pod is gone or failing readiness"
+        }
+        FailureKind::Reset => {
+            "connections drop mid-request: aborts injected by a proxy, or a crashing process"
+        }
+        FailureKind::Timeout => {
+            "callers time out: a cut or slow network path (a partition, a NetworkPolicy) or a hung process; a dead pod would refuse them instead"
+        }
+        FailureKind::ServerError => {
+            "peers answer 5xx: the failure is inside a peer, look at its own errors"
+        }
+    }
+}
+
+/// The check a failure mode calls for, when it calls for one beyond the generic ones.
+fn check_for(kind: FailureKind, service: &str) -> Option<String> {
+    Some(match kind {
+        FailureKind::Timeout => format!(
+            "- the error lines time out: check the network path to {service} (kubectl get networkpolicy,networkchaos -A; a ping or curl from a caller's pod)"
+        ),
+        FailureKind::Refused | FailureKind::NoHealthyUpstream => format!(
+            "- the error lines are refusals: kubectl -n sock-shop get endpoints {service} (no ready endpoint: the pods are down or failing readiness)"
+        ),
+        FailureKind::IoError | FailureKind::DiskFull => format!(
+            "- the error lines are storage errors: read {service}'s own log for EIO, check its volume (kubectl describe pvc, dmesg on the node) and kubectl get iochaos -A"
+        ),
+        FailureKind::Reset => format!(
+            "- the error lines are dropped connections: look for injected aborts toward {service} (Istio VirtualService fault, HTTPChaos) or a crashing process"
+        ),
+        FailureKind::PoolExhausted => format!(
+            "- the error lines are exhausted connections: compare {service}'s connection count with max_connections and the clients' pool sizes"
+        ),
+        FailureKind::OutOfMemory => format!(
+            "- the error lines run out of memory: kubectl describe pod -l name={service} (OOMKilled, limits)"
+        ),
+        FailureKind::ServerError => return None,
+    })
+}
+
 fn failing(w: &mut Writer, s: &Situation) {
     let Some(culprit) = s.culprit() else {
         let top = s.suspects.first();
@@ -196,6 +263,10 @@ fn why(w: &mut Writer, s: &Situation) {
     evidence_lines(w, culprit, 5);
     if let Some(health) = culprit.health {
         w.line(&format!("- MAIA health score {health:.2} (1.0 is healthy)"));
+    }
+    for kind in failure_modes(culprit) {
+        let source = w.cite(&culprit.service);
+        w.line(&format!("- its error lines say {} {source}", reading(kind)));
     }
     let explained: Vec<&Vec<String>> = culprit.explains.iter().take(4).collect();
     if !explained.is_empty() {
@@ -335,6 +406,11 @@ fn next_steps(w: &mut Writer, s: &Situation) {
     }
     if text.contains("tcp") {
         w.line("- check the database or broker: connection counts, disk I/O and its own logs");
+    }
+    for kind in failure_modes(culprit) {
+        if let Some(check) = check_for(kind, &service) {
+            w.line(&check);
+        }
     }
     if !culprit.changes.is_empty() {
         w.line("- a deploy or restart is in the window: consider rolling it back");
@@ -477,6 +553,36 @@ mod tests {
             !a.text.contains('\u{1b}'),
             "escape sequences never reach the answer"
         );
+    }
+
+    #[test]
+    fn the_failure_mode_of_the_error_lines_is_read_and_checked() {
+        // The fixture's log line says "Timeout after 3000 ms": callers gave up.
+        let s = situation(true);
+        let why = answer("Why do you suspect it?", &s).text;
+        assert!(
+            why.contains("its error lines say callers time out") && why.contains("partition"),
+            "{why}"
+        );
+        let next = answer("What should I check next?", &s).text;
+        assert!(
+            next.contains("check the network path to shipping"),
+            "{next}"
+        );
+        assert!(!next.contains("get endpoints"), "{next}");
+        // A refusal calls for the endpoints instead.
+        let mut refused = situation(true);
+        refused.suspects[0].log_lines = vec![(
+            "dial tcp <*>: connect: connection refused".into(),
+            "dial tcp 10.0.0.1:80: connect: connection refused".into(),
+        )];
+        let next = answer("What should I check next?", &refused).text;
+        assert!(next.contains("get endpoints shipping"), "{next}");
+        assert!(!next.contains("network path"), "{next}");
+        // No classified line: no reading.
+        let mut plain = situation(true);
+        plain.suspects[0].log_lines = vec![("GET /health <*>".into(), "GET /health 200".into())];
+        assert!(!answer("Why?", &plain).text.contains("error lines say"));
     }
 
     #[test]
