@@ -99,7 +99,12 @@ impl FailureKind {
                 "unable to acquire jdbc connection",
                 "remaining connection slots are reserved",
             ],
-            Self::Refused => &["refused", "econnrefused"],
+            Self::Refused => &[
+                "connection refused",
+                "connect refused",
+                "econnrefused",
+                "refused to connect",
+            ],
             Self::NoHealthyUpstream => &["no healthy upstream"],
             Self::Reset => &[
                 "connection reset",
@@ -259,6 +264,8 @@ mod tests {
             "GET /health took 500ms",
             "I/O error on POST request for \"http://user/user\"",
             "Started Application in 22.73 seconds",
+            // A refused login is not a refused connection.
+            "authentication was refused for user shop",
             "",
             "\u{1b}[31m\u{0}\u{fffd}",
         ] {
