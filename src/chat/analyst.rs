@@ -407,10 +407,14 @@ fn next_steps(w: &mut Writer, s: &Situation) {
     if text.contains("tcp") {
         w.line("- check the database or broker: connection counts, disk I/O and its own logs");
     }
-    for kind in failure_modes(culprit) {
-        if let Some(check) = check_for(kind, &service) {
-            w.line(&check);
-        }
+    let mut checks: Vec<String> = failure_modes(culprit)
+        .into_iter()
+        .filter_map(|kind| check_for(kind, &service))
+        .collect();
+    // Refused and no healthy upstream (IO error and disk full) call for the same check.
+    checks.dedup();
+    for check in checks {
+        w.line(&check);
     }
     if !culprit.changes.is_empty() {
         w.line("- a deploy or restart is in the window: consider rolling it back");
@@ -572,12 +576,15 @@ mod tests {
         assert!(!next.contains("get endpoints"), "{next}");
         // A refusal calls for the endpoints instead.
         let mut refused = situation(true);
-        refused.suspects[0].log_lines = vec![(
-            "dial tcp <*>: connect: connection refused".into(),
-            "dial tcp 10.0.0.1:80: connect: connection refused".into(),
-        )];
+        refused.suspects[0].log_lines = vec![
+            (
+                "dial tcp <*>: connect: connection refused".into(),
+                "dial tcp 10.0.0.1:80: connect: connection refused".into(),
+            ),
+            ("no healthy upstream".into(), "no healthy upstream".into()),
+        ];
         let next = answer("What should I check next?", &refused).text;
-        assert!(next.contains("get endpoints shipping"), "{next}");
+        assert_eq!(next.matches("get endpoints shipping").count(), 1, "{next}");
         assert!(!next.contains("network path"), "{next}");
         // No classified line: no reading.
         let mut plain = situation(true);
