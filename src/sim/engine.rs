@@ -153,6 +153,9 @@ const QUEUE_DELIVERIES_PER_TICK: f64 = 50.0;
 /// Bytes of one scrape of a pod's merged metrics endpoint (Envoy and application stats).
 pub const SCRAPE_BYTES: f64 = 400_000.0;
 
+/// Seconds between Prometheus scrapes ([`crate::sim::run::SCRAPE_INTERVAL`]).
+pub const SCRAPE_INTERVAL_SECS: i64 = 15;
+
 /// Prometheus's default scrape timeout, seconds.
 const SCRAPE_TIMEOUT_SECS: f64 = 10.0;
 
@@ -589,10 +592,10 @@ impl Simulation {
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
         let n_actions = n_actions as u32;
         let total_weight: u32 = USER_ACTIONS.iter().map(|(_, w)| w).sum();
-        if t.as_secs() % 15 == 0 {
+        if t.as_secs() % SCRAPE_INTERVAL_SECS == 0 {
             self.scrape_seconds = self.measure_scrapes(t);
+            self.scrape_bursts(t);
         }
-        self.scrape_bursts(t);
         let mut offsets: Vec<u64> = (0..n_actions)
             .map(|_| self.rng.random_range(0..1_000_000_000))
             .collect();
@@ -875,13 +878,12 @@ impl Simulation {
     }
 
     /// Prometheus scrapes the pod's merged Istio metrics endpoint (Envoy and application stats,
-    /// ~400 KB) every 15 s; behind a bandwidth limit that burst delays whatever the pod sends next.
+    /// ~400 KB) at `t`, a scrape tick; behind a bandwidth limit that burst delays whatever the
+    /// pod sends next.
     fn scrape_bursts(&mut self, t: Timestamp) {
         let Some(fault) = &self.fault else { return };
         let target = fault.target;
-        if t.as_secs() % 15 == 0
-            && let Some(rate) = fault.bandwidth_limit(target, t)
-        {
+        if let Some(rate) = fault.bandwidth_limit(target, t) {
             let at = t.plus(Duration::from_millis(self.rng.random_range(0..1000)));
             self.enqueue_egress(target, at, SCRAPE_BYTES, rate);
         }

@@ -9,7 +9,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// Prometheus scrape interval used when sampling metrics.
-pub const SCRAPE_INTERVAL: Duration = Duration::from_secs(15);
+pub const SCRAPE_INTERVAL: Duration =
+    Duration::from_secs(super::engine::SCRAPE_INTERVAL_SECS.unsigned_abs());
 
 /// A simulator configuration for a scenario.
 #[must_use]

@@ -158,12 +158,7 @@ fn server_error(lower: &str) -> bool {
     if !(lower.contains("status") || lower.contains("http")) {
         return false;
     }
-    lower
-        .split(|c: char| !c.is_ascii_alphanumeric())
-        .any(|token| {
-            let bytes = token.as_bytes();
-            bytes.len() == 3 && bytes[0] == b'5' && bytes[1..].iter().all(u8::is_ascii_digit)
-        })
+    super::keywords::has_5xx_token(lower.as_bytes())
 }
 
 #[cfg(test)]

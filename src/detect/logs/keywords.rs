@@ -62,7 +62,8 @@ fn contains_word(line: &[u8], word: &[u8], whole: bool) -> bool {
     false
 }
 
-fn has_5xx_token(line: &[u8]) -> bool {
+/// Whether a three-digit token starting with `5` (an HTTP 5xx status) stands alone in `line`.
+pub(crate) fn has_5xx_token(line: &[u8]) -> bool {
     line.split(|b| !b.is_ascii_alphanumeric()).any(|token| {
         token.len() == 3 && token[0] == b'5' && token[1..].iter().all(u8::is_ascii_digit)
     })
