@@ -122,10 +122,40 @@ pub fn short(text: &str, max: usize) -> String {
     }
 }
 
+/// [`clean`], cut to at most `max` characters by dropping its middle (` … `), so both the start
+/// and the end of a long log template stay readable.
+#[must_use]
+pub fn elide_middle(text: &str, max: usize) -> String {
+    let cleaned = clean(text);
+    let count = cleaned.chars().count();
+    if count <= max {
+        return cleaned;
+    }
+    let keep = max.saturating_sub(3);
+    let head = keep.div_ceil(2);
+    let tail = keep - head;
+    let mut out: String = cleaned.chars().take(head).collect();
+    out.push_str(" … ");
+    out.extend(cleaned.chars().skip(count - tail));
+    out
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn elide_middle_keeps_both_ends_on_one_line() {
+        assert_eq!(elide_middle("short <*>", 20), "short <*>");
+        let long = format!("start {} end\nnext", "x".repeat(6_000));
+        let out = elide_middle(&long, 40);
+        assert_eq!(out.chars().count(), 40);
+        assert!(out.starts_with("start "), "{out}");
+        assert!(out.ends_with(" end next"), "{out}");
+        assert!(out.contains(" … "));
+        assert!(!out.contains('\n'));
+    }
 
     #[test]
     fn escape_sequences_and_controls_are_removed() {

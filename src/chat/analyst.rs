@@ -3,7 +3,7 @@
 //! configured, and as the fallback when the LLM fails.
 
 use super::situation::{Situation, Suspect};
-use super::{clean, short};
+use super::{clean, elide_middle, short};
 use crate::detect::logs::failure::{self, FailureKind};
 use crate::rca::Band;
 use serde::Serialize;
@@ -128,11 +128,20 @@ fn evidence_lines(w: &mut Writer, suspect: &Suspect, limit: usize) {
     }
     for (template, example) in suspect.log_lines.iter().take(2) {
         let source = w.cite(&suspect.service);
-        w.line(&format!(
-            "- log template `{}`, e.g. `{}` {source}",
-            short(template, 100),
-            short(example, 120)
-        ));
+        w.line(&log_evidence_line(template, example, &source));
+    }
+}
+
+/// One evidence line for a log template and its example: the template elided in the middle to
+/// one line, left out when it is empty (so is an empty example); never an empty pair of quotes.
+fn log_evidence_line(template: &str, example: &str, source: &str) -> String {
+    let template = elide_middle(template, 100);
+    let example = short(example, 120);
+    match (template.is_empty(), example.is_empty()) {
+        (false, false) => format!("- log template `{template}`, e.g. `{example}` {source}"),
+        (false, true) => format!("- log template `{template}` {source}"),
+        (true, false) => format!("- log line `{example}` {source}"),
+        (true, true) => format!("- new log lines {source}"),
     }
 }
 
@@ -537,6 +546,30 @@ mod tests {
                 similarity: 0.9,
             }],
         }
+    }
+
+    #[test]
+    fn log_evidence_never_shows_an_empty_template_and_stays_on_one_line() {
+        assert_eq!(
+            log_evidence_line("", "GET /carts 500", "[carts]"),
+            "- log line `GET /carts 500` [carts]"
+        );
+        assert_eq!(
+            log_evidence_line("", "", "[carts]"),
+            "- new log lines [carts]"
+        );
+        let long = format!("Exception in <*> {} at end", "frame ".repeat(1_000));
+        let line = log_evidence_line(&long, "x\ny", "[carts]");
+        assert!(!line.contains('\n'), "{line}");
+        assert!(
+            line.contains("at end` "),
+            "the template's end is kept: {line}"
+        );
+        assert!(line.chars().count() < 160, "{}", line.chars().count());
+        let mut empty = situation(true);
+        empty.suspects[0].log_lines = vec![(String::new(), "disk full".into())];
+        let a = answer("Why do you suspect it?", &empty);
+        assert!(!a.text.contains("``"), "{}", a.text);
     }
 
     #[test]

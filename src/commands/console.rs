@@ -14,7 +14,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
 
-#[derive(Debug, Args, Default)]
+#[derive(Debug, Args)]
 pub struct ConsoleArgs {
     /// Show an offline input directory (traces.json, metrics.json, logs.json…) instead of the
     /// live simulation; it is analysed once.
@@ -189,4 +189,41 @@ pub fn run(args: &ConsoleArgs) -> anyhow::Result<()> {
     let save = (!args.no_kb).then(|| saver(args.kb_dir.clone(), args.sources.config.clone()));
     baynet::console::run(live, theme, keymap, save)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+    use super::super::{Cli, Command};
+    use super::ConsoleArgs;
+    use baynet::console::theme::Palette;
+    use clap::Parser;
+
+    fn console_args(argv: &[&str]) -> ConsoleArgs {
+        let cli = Cli::try_parse_from(argv).unwrap();
+        match cli.command {
+            None => cli.console,
+            Some(Command::Console(args)) => args,
+            Some(other) => panic!("{argv:?} parsed as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn bare_baynet_has_the_defaults_of_baynet_console() {
+        let bare = console_args(&["baynet"]);
+        let console = console_args(&["baynet", "console"]);
+        assert_eq!(bare.palette, "default");
+        assert!(bare.palette.parse::<Palette>().is_ok());
+        assert_eq!(bare.seed, 1);
+        assert_eq!(format!("{bare:?}"), format!("{console:?}"));
+    }
+
+    #[test]
+    fn bare_baynet_takes_the_console_flags() {
+        let bare = console_args(&["baynet", "--scenario", "08", "--palette", "cb"]);
+        assert_eq!(bare.scenario.as_deref(), Some("08"));
+        assert_eq!(bare.palette, "cb");
+        // A subcommand after console flags is refused rather than silently ignored.
+        assert!(Cli::try_parse_from(["baynet", "--seed", "3", "sim", "scenarios"]).is_err());
+    }
 }

@@ -11,9 +11,15 @@
 //! - GELU (erf, through a rational approximation) and softmax (a polynomial `exp`) are plain
 //!   loops the compiler vectorises; LayerNorm is fused with the residual.
 //!
-//! The products go through ndarray: with the `openblas` feature (the default) its `sgemm`
-//! calls the system OpenBLAS, threaded by OpenBLAS itself (`OPENBLAS_NUM_THREADS`, default:
-//! one thread per core); without it, ndarray's threaded pure-Rust `matrixmultiply`.
+//! The products go through the `gemm` crate ([`super::matmul`]: AVX-512 kernels where the CPU
+//! has them, pure Rust, no system library), straight on the activations' slices.
+//!
+//! Threads: the passes of one call run in parallel on rayon's pool (one thread per core,
+//! `RAYON_NUM_THREADS` changes it; the tokenizer shares the pool), each pass on one thread, and
+//! a call's word pieces are split into at least as many passes as there are threads. Work
+//! stealing hands passes to whichever thread is free, so a core taken by another process only
+//! slows its own share, where threads inside every product (OpenBLAS's, matrixmultiply's) wait
+//! for their slowest member at every product, and spin while they wait.
 //!
 //! Memory: as in [`super::bert`], the word-embedding table is never loaded (each pass reads
 //! the rows of its word pieces), and a pass holds at most [`PASS_TOKENS`] word pieces, so its
@@ -22,9 +28,10 @@
 
 use super::EmbedError;
 use super::bert::{self, WeightsFile};
+use super::matmul::{Accumulate, View, ViewMut, product};
 use candle_transformers::models::bert::HiddenAct;
-use ndarray::linalg::general_mat_mul;
-use ndarray::{Array2, ArrayView2, ArrayViewMut2, Axis, s};
+use ndarray::{Array2, Axis};
+use rayon::prelude::*;
 use std::path::Path;
 use tokenizers::{Encoding, Tokenizer};
 
@@ -32,16 +39,44 @@ use tokenizers::{Encoding, Tokenizer};
 /// [`bert::MAX_TOKENS`] always fits).
 pub const PASS_TOKENS: usize = 2048;
 
+/// Fewest word pieces a pass is cut down to when a call is split across threads (smaller
+/// products lose more to packing than a second thread gains).
+const MIN_PASS_TOKENS: usize = 256;
+
+/// The pass budget for `total` word pieces on `threads` threads: at most [`PASS_TOKENS`], and
+/// small enough that every thread gets a pass, but not below [`MIN_PASS_TOKENS`].
+fn pass_budget(total: usize, threads: usize) -> usize {
+    total
+        .div_ceil(threads.max(1))
+        .clamp(MIN_PASS_TOKENS, PASS_TOKENS)
+}
+
 /// A LayerNorm's scale and shift.
 struct Norm {
     gamma: Vec<f32>,
     beta: Vec<f32>,
 }
 
-/// A dense layer in PyTorch's layout: `weight` is `[out, in]`, `y = x · weightᵀ + bias`.
+/// A dense layer, `y = x · weightᵀ + bias`, its weight kept transposed (`[in, out]`, row-major)
+/// as the matrix product reads it.
 struct Linear {
-    weight: Array2<f32>,
+    inputs: usize,
+    outputs: usize,
+    weight_t: Vec<f32>,
     bias: Vec<f32>,
+}
+
+impl Linear {
+    /// From PyTorch's layout: `weight` is `[out, in]`.
+    fn new(weight: &Array2<f32>, bias: Vec<f32>) -> Self {
+        let (outputs, inputs) = weight.dim();
+        Self {
+            inputs,
+            outputs,
+            weight_t: weight.t().iter().copied().collect(),
+            bias,
+        }
+    }
 }
 
 /// One transformer layer.
@@ -110,11 +145,22 @@ impl Loader<'_> {
             .map_err(shape_error)
     }
 
+    /// A dense layer's weight (`[out, in]`) and bias.
+    fn dense(
+        &self,
+        name: &str,
+        out: usize,
+        input: usize,
+    ) -> Result<(Array2<f32>, Vec<f32>), EmbedError> {
+        Ok((
+            self.matrix(&format!("{name}.weight"), out, input)?,
+            self.read(&format!("{name}.bias"), &[out])?,
+        ))
+    }
+
     fn linear(&self, name: &str, out: usize, input: usize) -> Result<Linear, EmbedError> {
-        Ok(Linear {
-            weight: self.matrix(&format!("{name}.weight"), out, input)?,
-            bias: self.read(&format!("{name}.bias"), &[out])?,
-        })
+        let (weight, bias) = self.dense(name, out, input)?;
+        Ok(Linear::new(&weight, bias))
     }
 
     fn norm(&self, name: &str, size: usize) -> Result<Norm, EmbedError> {
@@ -184,17 +230,14 @@ impl PackedEncoder {
         let mut layers = Vec::with_capacity(config.num_hidden_layers);
         for i in 0..config.num_hidden_layers {
             let at = |name: &str| format!("encoder.layer.{i}.{name}");
-            let query = loader.linear(&at("attention.self.query"), hidden, hidden)?;
-            let key = loader.linear(&at("attention.self.key"), hidden, hidden)?;
-            let value = loader.linear(&at("attention.self.value"), hidden, hidden)?;
-            let qkv = Linear {
-                weight: ndarray::concatenate(
-                    Axis(0),
-                    &[query.weight.view(), key.weight.view(), value.weight.view()],
-                )
-                .map_err(shape_error)?,
-                bias: [query.bias, key.bias, value.bias].concat(),
-            };
+            let query = loader.dense(&at("attention.self.query"), hidden, hidden)?;
+            let key = loader.dense(&at("attention.self.key"), hidden, hidden)?;
+            let value = loader.dense(&at("attention.self.value"), hidden, hidden)?;
+            let qkv = Linear::new(
+                &ndarray::concatenate(Axis(0), &[query.0.view(), key.0.view(), value.0.view()])
+                    .map_err(shape_error)?,
+                [query.1, key.1, value.1].concat(),
+            );
             layers.push(Layer {
                 qkv,
                 attention_out: loader.linear(&at("attention.output.dense"), hidden, hidden)?,
@@ -237,10 +280,12 @@ impl PackedEncoder {
             .tokenizer
             .encode_batch(texts.to_vec(), true)
             .map_err(|error| EmbedError::Tokenizer(error.to_string()))?;
-        self.embed_encodings(&encodings, PASS_TOKENS)
+        let total = encodings.iter().map(|e| e.get_ids().len()).sum();
+        self.embed_encodings(&encodings, pass_budget(total, rayon::current_num_threads()))
     }
 
-    /// Embeds tokenized texts in passes of at most `budget` word pieces (longest first).
+    /// Embeds tokenized texts in passes of at most `budget` word pieces (longest first), the
+    /// passes in parallel.
     fn embed_encodings(
         &self,
         encodings: &[Encoding],
@@ -248,7 +293,7 @@ impl PackedEncoder {
     ) -> Result<Vec<Vec<f32>>, EmbedError> {
         let mut order: Vec<usize> = (0..encodings.len()).collect();
         order.sort_by_key(|&i| std::cmp::Reverse(encodings[i].get_ids().len()));
-        let mut out: Vec<Vec<f32>> = vec![Vec::new(); encodings.len()];
+        let mut passes: Vec<&[usize]> = Vec::new();
         let mut rest = order.as_slice();
         while !rest.is_empty() {
             let mut tokens = 0;
@@ -262,11 +307,21 @@ impl PackedEncoder {
                 take += 1;
             }
             let (pass, tail) = rest.split_at(take);
-            let group: Vec<&[u32]> = pass.iter().map(|&i| encodings[i].get_ids()).collect();
-            for (&i, vector) in pass.iter().zip(self.forward(&group)?) {
+            passes.push(pass);
+            rest = tail;
+        }
+        let vectors: Vec<Vec<Vec<f32>>> = passes
+            .par_iter()
+            .map(|pass| {
+                let group: Vec<&[u32]> = pass.iter().map(|&i| encodings[i].get_ids()).collect();
+                self.forward(&group)
+            })
+            .collect::<Result<_, _>>()?;
+        let mut out: Vec<Vec<f32>> = vec![Vec::new(); encodings.len()];
+        for (pass, pass_vectors) in passes.iter().zip(vectors) {
+            for (&i, vector) in pass.iter().zip(pass_vectors) {
                 out[i] = vector;
             }
-            rest = tail;
         }
         Ok(out)
     }
@@ -352,23 +407,21 @@ impl PackedEncoder {
         let size = hidden / self.heads;
         #[allow(clippy::cast_precision_loss)]
         let scale = 1.0 / (size as f32).sqrt();
-        let qkv = ArrayView2::from_shape((length, 3 * hidden), qkv).map_err(shape_error)?;
-        let mut context =
-            ArrayViewMut2::from_shape((length, hidden), context).map_err(shape_error)?;
-        let mut scores = Array2::<f32>::zeros((length, length));
+        let width = 3 * hidden;
+        let mut scores = vec![0.0_f32; length * length];
         for head in 0..self.heads {
             let at = head * size;
-            let query = qkv.slice(s![.., at..at + size]);
-            let key = qkv.slice(s![.., hidden + at..hidden + at + size]);
-            let value = qkv.slice(s![.., 2 * hidden + at..2 * hidden + at + size]);
-            general_mat_mul(scale, &query, &key.t(), 0.0, &mut scores);
-            for row in scores.rows_mut() {
-                if let Some(row) = row.into_slice() {
-                    softmax(row);
-                }
+            let query = View::strided(&qkv[at..], length, size, width, 1)?;
+            let key = View::strided(&qkv[hidden + at..], length, size, width, 1)?;
+            let value = View::strided(&qkv[2 * hidden + at..], length, size, width, 1)?;
+            let mut view = ViewMut::row_major(&mut scores, length, length)?;
+            product(&mut view, query, key.t(), scale, Accumulate::Replace)?;
+            for row in scores.chunks_exact_mut(length) {
+                softmax(row);
             }
-            let mut out = context.slice_mut(s![.., at..at + size]);
-            general_mat_mul(1.0, &scores, &value, 0.0, &mut out);
+            let mut out = ViewMut::strided(&mut context[at..], length, size, hidden, 1)?;
+            let weights = View::row_major(&scores, length, length)?;
+            product(&mut out, weights, value, 1.0, Accumulate::Replace)?;
         }
         Ok(())
     }
@@ -377,10 +430,10 @@ impl PackedEncoder {
 /// `out += x · weightᵀ`, with `x` of `rows` rows (`out` holds the bias, and the residual when
 /// there is one).
 fn linear_add(x: &[f32], rows: usize, linear: &Linear, out: &mut [f32]) -> Result<(), EmbedError> {
-    let (outputs, inputs) = linear.weight.dim();
-    let x = ArrayView2::from_shape((rows, inputs), x).map_err(shape_error)?;
-    let mut out = ArrayViewMut2::from_shape((rows, outputs), out).map_err(shape_error)?;
-    general_mat_mul(1.0, &x, &linear.weight.t(), 1.0, &mut out);
+    let x = View::row_major(x, rows, linear.inputs)?;
+    let weight = View::row_major(&linear.weight_t, linear.inputs, linear.outputs)?;
+    let mut out = ViewMut::row_major(out, rows, linear.outputs)?;
+    product(&mut out, x, weight, 1.0, Accumulate::Add)?;
     Ok(())
 }
 
@@ -570,6 +623,15 @@ mod tests {
         assert!((v[0] - 0.841_344_7).abs() < 1e-6, "{v:?}");
         assert!((v[1] + 0.004_049_6).abs() < 1e-6, "{v:?}");
         assert_eq!(v[2], 0.0);
+    }
+
+    #[test]
+    fn passes_are_split_across_threads_within_bounds() {
+        assert_eq!(pass_budget(3_738, 2), 1_869);
+        assert_eq!(pass_budget(3_738, 1), PASS_TOKENS);
+        assert_eq!(pass_budget(100_000, 2), PASS_TOKENS);
+        assert_eq!(pass_budget(300, 4), MIN_PASS_TOKENS);
+        assert_eq!(pass_budget(0, 0), MIN_PASS_TOKENS);
     }
 
     #[test]

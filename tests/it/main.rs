@@ -14,6 +14,7 @@ mod llm; // LLM clients against local servers speaking the OpenAI SSE and Ollama
 mod logs; // `baynet logs templates` on small files
 mod prometheus; // a real Prometheus server scrapes `baynet sim serve` and sees sock-shop
 mod qdrant_fake; // an in-process fake of the Qdrant REST subset the backend uses
+mod readme; // every command of the README runs as written in a fresh HOME (consoles in tmux)
 mod scenarios; // every file in scenarios/ parses and carries the fields Baynet relies on
 mod serve; // `baynet serve`: Node Graph API, /metrics, events, auth, SQS against moto
 mod serve_e2e; // the real `baynet serve` binary: every endpoint, token, events, SIGTERM/SIGINT
