@@ -5,7 +5,7 @@
 //!
 //! ```sh
 //! cargo run --release --example embed_throughput [TSV] [LINES]
-//! OPENBLAS_NUM_THREADS=2 target/release/examples/embed_throughput   # thread count as ST's
+//! RAYON_NUM_THREADS=2 target/release/examples/embed_throughput   # thread count as ST's
 //! ```
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -73,12 +73,7 @@ fn main() {
     #[allow(clippy::cast_precision_loss)]
     let rate = lines.len() as f64 / best.as_secs_f64();
     println!(
-        "baynet packed encoder ({}): {} log lines ({tokens} word pieces, tokenized one by one in {:.1} ms), best of 10: {rate:.1} texts/s ({:.0} ms)",
-        if cfg!(feature = "openblas") {
-            "OpenBLAS"
-        } else {
-            "matrixmultiply"
-        },
+        "baynet packed encoder (gemm): {} log lines ({tokens} word pieces, tokenized one by one in {:.1} ms), best of 10: {rate:.1} texts/s ({:.0} ms)",
         lines.len(),
         tokenizing.as_secs_f64() * 1e3,
         best.as_secs_f64() * 1e3

@@ -85,7 +85,7 @@ pub enum EmbedError {
 pub const DEFAULT_BATCH: usize = 32;
 
 /// Batches' worth of texts tokenized together and sorted by length before they are embedded.
-const WINDOW_BATCHES: usize = 8;
+pub const WINDOW_BATCHES: usize = 8;
 
 /// The packed encoder with a bounded cache keyed by the SHA-256 of each text.
 pub struct Embedder {

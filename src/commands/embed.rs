@@ -17,7 +17,8 @@ pub struct EmbedArgs {
     /// exit.
     #[arg(long)]
     download: bool,
-    /// Texts per forward pass.
+    /// Texts per batch; stdin is embedded a window of 8 batches at a time (tokenized, sorted
+    /// by length and packed into passes together, the passes on all cores).
     #[arg(long, default_value_t = baynet::embed::DEFAULT_BATCH)]
     batch: usize,
 }
@@ -62,7 +63,7 @@ pub fn run(args: EmbedArgs) -> anyhow::Result<()> {
     };
     for line in stdin.lock().lines() {
         pending.push(line.context("reading stdin")?);
-        if pending.len() >= args.batch.max(1) {
+        if pending.len() >= args.batch.max(1) * baynet::embed::WINDOW_BATCHES {
             flush(&mut pending, &mut out)?;
         }
     }

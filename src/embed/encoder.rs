@@ -416,9 +416,7 @@ impl PackedEncoder {
             let value = View::strided(&qkv[2 * hidden + at..], length, size, width, 1)?;
             let mut view = ViewMut::row_major(&mut scores, length, length)?;
             product(&mut view, query, key.t(), scale, Accumulate::Replace)?;
-            for row in scores.chunks_exact_mut(length) {
-                softmax(row);
-            }
+            softmax_rows(&mut scores, length);
             let mut out = ViewMut::strided(&mut context[at..], length, size, hidden, 1)?;
             let weights = View::row_major(&scores, length, length)?;
             product(&mut out, weights, value, 1.0, Accumulate::Replace)?;
@@ -472,6 +470,12 @@ fn sum(x: &[f32]) -> f32 {
 
 /// LayerNorm of every row of `x` (rows of `norm.gamma.len()` values), in place.
 fn layer_norm(x: &mut [f32], norm: &Norm, eps: f32) {
+    // Compiled for the widest vectors the CPU has (see `gelu`).
+    pulp::Arch::new().dispatch(|| layer_norm_rows(x, norm, eps));
+}
+
+#[inline]
+fn layer_norm_rows(x: &mut [f32], norm: &Norm, eps: f32) {
     let width = norm.gamma.len();
     #[allow(clippy::cast_precision_loss)]
     let n = width as f32;
@@ -519,7 +523,18 @@ fn exp(x: f32) -> f32 {
     p * scale
 }
 
+/// The softmax of every row of `rows` (rows of `width` values), in place, compiled for the
+/// widest vectors the CPU has (see `gelu`).
+fn softmax_rows(rows: &mut [f32], width: usize) {
+    pulp::Arch::new().dispatch(|| {
+        for row in rows.chunks_exact_mut(width) {
+            softmax(row);
+        }
+    });
+}
+
 /// The softmax of `row`, in place.
+#[inline]
 fn softmax(row: &mut [f32]) {
     let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     for v in row.iter_mut() {
@@ -552,11 +567,17 @@ fn erf(x: f32) -> f32 {
 }
 
 /// GELU with erf (BERT's "gelu"), in place.
+///
+/// The loop is compiled once per instruction set and the widest the CPU has is picked at run
+/// time (`pulp`'s dispatch, the mechanism `gemm` uses): a default build targets baseline x86-64
+/// (SSE2, 4 lanes), where AVX-512 gives 16 lanes and fused multiply-adds.
 fn gelu(x: &mut [f32]) {
     const HALF_SQRT_2: f32 = std::f32::consts::FRAC_1_SQRT_2;
-    for v in x.iter_mut() {
-        *v = 0.5 * *v * (1.0 + erf(*v * HALF_SQRT_2));
-    }
+    pulp::Arch::new().dispatch(|| {
+        for v in x.iter_mut() {
+            *v = 0.5 * *v * (1.0 + erf(*v * HALF_SQRT_2));
+        }
+    });
 }
 
 /// The unit mean of `rows` (rows of `width` values); zeros for no rows.

@@ -522,7 +522,7 @@ fn the_readme_parser_finds_commands_markers_and_continuations() {
                 "baynet a --x 'b # c' --y",
                 &Marker::NotHere("needs kubectl".to_owned())
             ),
-            (13, "curl x", &Marker::NotHere("a recipe".to_owned())),
+            (14, "curl x", &Marker::NotHere("a recipe".to_owned())),
         ]
     );
     assert_eq!(kind_of("cargo run --release"), Kind::Console);
