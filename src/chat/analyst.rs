@@ -562,7 +562,7 @@ mod tests {
         let line = log_evidence_line(&long, "x\ny", "[carts]");
         assert!(!line.contains('\n'), "{line}");
         assert!(
-            line.contains("at end` "),
+            line.contains("at end`, e.g."),
             "the template's end is kept: {line}"
         );
         assert!(line.chars().count() < 160, "{}", line.chars().count());

@@ -178,7 +178,7 @@ fn sqs_config(args: &ServeArgs, queue_url: &str) -> anyhow::Result<SqsConfig> {
 }
 
 /// Resolves on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
+pub(super) async fn shutdown_signal() {
     let interrupt = async {
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;

@@ -167,9 +167,8 @@ fn serve_blocking(options: ServeOptions, summary: bool) -> anyhow::Result<()> {
         .context("cannot start the async runtime")?;
     runtime.block_on(async move {
         let listen = options.listen;
-        let server = tokio::spawn(serve(options, async {
-            let _ = tokio::signal::ctrl_c().await;
-        }));
+        // Ctrl-C or SIGTERM (a service manager's stop) ends it gracefully, with status 0.
+        let server = tokio::spawn(serve(options, super::serve::shutdown_signal()));
         eprintln!("serving the simulation on http://{listen} (Loki /loki/api/v1/…, Tempo /api/…, Prometheus /metrics)");
         if summary {
             let client_loop = tokio::spawn(async move {

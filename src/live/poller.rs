@@ -492,7 +492,13 @@ fn poll_loop(
     stop: &AtomicBool,
     watch: IncidentWatch,
 ) {
-    let label = format!("live: {}", source.describe());
+    let described = source.describe();
+    // Live sources describe themselves as "live: …" already; others get the prefix once.
+    let label = if described.starts_with("live:") {
+        described
+    } else {
+        format!("live: {described}")
+    };
     let now = clock().minus(settings.lag);
     let started = now.minus(settings.horizon());
     let mut state = State {

@@ -2,7 +2,10 @@
 //! block, exactly as written (through `bash -c`, from the repository's root), in a fresh
 //! temporary HOME with no config file and no `BAYNET_*`/`XDG_*` settings. Only the toolchain
 //! (`CARGO_HOME`, `RUSTUP_HOME`), the embedding model's directory (`BAYNET_MODEL_DIR`, set by
-//! `.ci/run`) and `baynet` on PATH (this build's binary) come from outside.
+//! `.ci/run`) and `baynet` on PATH come from outside. `baynet` is the release binary of this
+//! checkout, as `cargo install` or the README's `cargo run --release` builds it: the test runs
+//! `cargo build --release` first (a no-op when it is fresh; `.ci/run` builds it before the
+//! tests).
 //!
 //! - Console commands (`cargo run --release`, `baynet console …`) run in a real terminal
 //!   (tmux): the screen must show the console with data, and `q` must end it with status 0.
@@ -21,7 +24,7 @@
 //! Commands run in the README's order, non-console ones first (the console ones open what the
 //! others write, e.g. `/tmp/delay`).
 
-use crate::support::{ChildGuard, free_port, poll, require_program};
+use crate::support::{ChildGuard, poll, require_program};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -189,11 +192,10 @@ struct Environment {
 }
 
 impl Environment {
-    fn new(cluster: Vec<(String, String)>) -> Self {
+    fn new(baynet: &Path, cluster: Vec<(String, String)>) -> Self {
         let home = tempfile::tempdir().unwrap();
         let bin = tempfile::tempdir().unwrap();
-        std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_baynet"), bin.path().join("baynet"))
-            .unwrap();
+        std::os::unix::fs::symlink(baynet, bin.path().join("baynet")).unwrap();
         let real_home = std::env::var("HOME").unwrap_or_else(|_| "/root".to_owned());
         let path = format!(
             "{}:{}",
@@ -246,6 +248,35 @@ impl Environment {
 
 fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Builds the release binary of this checkout (as `cargo run --release` would) and returns it.
+fn release_baynet() -> PathBuf {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let mut build = Command::new(cargo);
+    build
+        .args(["build", "--release", "--quiet", "--bin", "baynet"])
+        .current_dir(repo());
+    // Without the variables `cargo test` sets for this test (CARGO_PKG_NAME, OUT_DIR, …):
+    // build scripts (ring's, cc's) rerun when they differ, so keeping them would rebuild half
+    // the tree here and again at the next `cargo run --release` from a shell.
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy();
+        let ours = key.starts_with("CARGO_") && key != "CARGO_HOME" && key != "CARGO_TARGET_DIR";
+        if ours || key == "OUT_DIR" {
+            build.env_remove(key.as_ref());
+        }
+    }
+    let status = build.status().unwrap();
+    assert!(status.success(), "cargo build --release failed");
+    let target =
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| repo().join("target"), PathBuf::from);
+    let target = if target.is_relative() {
+        repo().join(target)
+    } else {
+        target
+    };
+    target.join("release").join("baynet")
 }
 
 fn bash(command: &ReadmeCommand, env: &[(String, String)]) -> Command {
@@ -406,7 +437,7 @@ fn run_console(
             "-s",
             &session.0,
             "-x",
-            "120",
+            "200",
             "-y",
             "40",
             &script,
@@ -430,10 +461,9 @@ fn run_console(
         }
         let views = screen.contains("1:Services") && screen.contains("7:Chat");
         // The status bar names what the console watches once data arrived.
-        let data = screen.contains("sim:")
-            || screen.contains("offline")
-            || screen.contains("logs✓")
-            || screen.contains("metrics✓");
+        let data = screen.contains("sim: ")
+            || screen.contains("input: ")
+            || (screen.contains("live: ") && screen.contains("graph✓"));
         (views && data).then(|| Ok(screen))
     });
     let screen = match ready {
@@ -458,32 +488,29 @@ fn run_console(
     }
 }
 
-/// `baynet sim serve` as the cluster's Loki and Tempo, scraped by a real Prometheus.
-fn start_cluster() -> Option<(
-    Vec<ChildGuard>,
-    Option<tempfile::TempDir>,
-    Vec<(String, String)>,
-)> {
+/// The test's cluster: the simulator serving the Loki and Tempo APIs with 15 minutes already
+/// recorded (scenario 08: a 10-minute baseline, then the fault, in progress), scraped by a real
+/// Prometheus. Dropping it stops both.
+struct Cluster {
+    vars: Vec<(String, String)>,
+    _prometheus: ChildGuard,
+    _prometheus_data: tempfile::TempDir,
+    _simulation: tokio::runtime::Runtime,
+}
+
+fn start_cluster() -> Option<Cluster> {
     if !require_program("prometheus", "BAYNET_REQUIRE_PROMETHEUS") {
         return None;
     }
-    let sim_port = free_port();
-    let sim = crate::support::spawn_baynet(&[
-        "sim",
-        "serve",
-        "--listen",
-        &format!("127.0.0.1:{sim_port}"),
-        "--scenario",
+    let minutes = |m: u64| Duration::from_secs(60 * m);
+    let (simulation, sim_url, _) = crate::support::serve_past_simulation(
         "08",
-        "--speed",
-        "20",
-    ]);
-    let sim_url = format!("http://127.0.0.1:{sim_port}");
-    poll(Duration::from_secs(60), Duration::from_millis(200), || {
-        crate::support::http_get(&format!("{sim_url}/metrics"), &[])
-    })
-    .expect("sim serve answers");
-    let (prometheus, dir, prometheus_url) = crate::prometheus::start_prometheus(sim_port);
+        7,
+        (minutes(10), minutes(10), minutes(10)),
+        minutes(15),
+    );
+    let sim_port: u16 = sim_url.rsplit(':').next().unwrap().parse().unwrap();
+    let (prometheus, data, prometheus_url) = crate::prometheus::start_prometheus(sim_port);
     let vars = vec![
         ("LOKI".to_owned(), sim_url.clone()),
         ("TEMPO".to_owned(), sim_url.clone()),
@@ -493,7 +520,12 @@ fn start_cluster() -> Option<(
         ("BAYNET_PROMETHEUS_URL".to_owned(), prometheus_url),
         ("BAYNET_NAMESPACE".to_owned(), "sock-shop".to_owned()),
     ];
-    Some((vec![sim, prometheus], Some(dir), vars))
+    Some(Cluster {
+        vars,
+        _prometheus: prometheus,
+        _prometheus_data: data,
+        _simulation: simulation,
+    })
 }
 
 fn top_level_entries() -> BTreeSet<PathBuf> {
@@ -553,10 +585,12 @@ fn every_readme_command_runs_as_written_in_a_fresh_home() {
     assert_eq!(commands[0].text, "cargo run --release");
     let wants_cluster = commands.iter().any(needs_cluster);
     let cluster = if wants_cluster { start_cluster() } else { None };
+    let baynet = release_baynet();
     let env = Environment::new(
+        &baynet,
         cluster
             .as_ref()
-            .map(|(_, _, vars)| vars.clone())
+            .map(|cluster| cluster.vars.clone())
             .unwrap_or_default(),
     );
     let before = top_level_entries();
