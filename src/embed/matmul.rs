@@ -16,34 +16,47 @@ use gemm::Parallelism;
 #[error("matrix product: {0}")]
 pub struct ShapeError(String);
 
-/// The largest element offset a `rows × columns` view with these strides reaches, if it fits
-/// in `len` elements.
-fn check(
-    len: usize,
+/// A strided `rows × columns` shape: element `(i, j)` at `i × row_stride + j × column_stride`.
+#[derive(Debug, Clone, Copy)]
+struct Layout {
     rows: usize,
     columns: usize,
     row_stride: usize,
     column_stride: usize,
-) -> Result<(), ShapeError> {
-    if rows == 0 || columns == 0 {
-        return Ok(());
-    }
-    let last = (rows - 1).checked_mul(row_stride).and_then(|r| {
-        (columns - 1)
-            .checked_mul(column_stride)
-            .and_then(|c| r.checked_add(c))
-    });
-    match last {
-        Some(last)
-            if last < len
-                && isize::try_from(row_stride).is_ok()
-                && isize::try_from(column_stride).is_ok() =>
-        {
-            Ok(())
+}
+
+impl Layout {
+    /// The layout, if every element it reaches lies within `len` elements and its strides fit
+    /// `isize` (what gemm takes).
+    fn fitting(
+        len: usize,
+        rows: usize,
+        columns: usize,
+        row_stride: usize,
+        column_stride: usize,
+    ) -> Result<Self, ShapeError> {
+        let layout = Self {
+            rows,
+            columns,
+            row_stride,
+            column_stride,
+        };
+        if rows == 0 || columns == 0 {
+            return Ok(layout);
         }
-        _ => Err(ShapeError(format!(
-            "a {rows}×{columns} view with strides ({row_stride}, {column_stride}) does not fit {len} elements"
-        ))),
+        let last = (rows - 1).checked_mul(row_stride).and_then(|r| {
+            (columns - 1)
+                .checked_mul(column_stride)
+                .and_then(|c| r.checked_add(c))
+        });
+        let strides_fit =
+            isize::try_from(row_stride).is_ok() && isize::try_from(column_stride).is_ok();
+        match last {
+            Some(last) if last < len && strides_fit => Ok(layout),
+            _ => Err(ShapeError(format!(
+                "a {rows}×{columns} view with strides ({row_stride}, {column_stride}) does not fit {len} elements"
+            ))),
+        }
     }
 }
 
@@ -51,10 +64,7 @@ fn check(
 #[derive(Debug, Clone, Copy)]
 pub struct View<'a> {
     data: &'a [f32],
-    rows: usize,
-    columns: usize,
-    row_stride: usize,
-    column_stride: usize,
+    layout: Layout,
 }
 
 impl<'a> View<'a> {
@@ -77,25 +87,27 @@ impl<'a> View<'a> {
         row_stride: usize,
         column_stride: usize,
     ) -> Result<Self, ShapeError> {
-        check(data.len(), rows, columns, row_stride, column_stride)?;
-        Ok(Self {
-            data,
-            rows,
-            columns,
-            row_stride,
-            column_stride,
-        })
+        let layout = Layout::fitting(data.len(), rows, columns, row_stride, column_stride)?;
+        Ok(Self { data, layout })
     }
 
     /// The transpose (no copy).
     #[must_use]
     pub fn t(self) -> Self {
+        let Layout {
+            rows,
+            columns,
+            row_stride,
+            column_stride,
+        } = self.layout;
         Self {
-            rows: self.columns,
-            columns: self.rows,
-            row_stride: self.column_stride,
-            column_stride: self.row_stride,
-            ..self
+            data: self.data,
+            layout: Layout {
+                rows: columns,
+                columns: rows,
+                row_stride: column_stride,
+                column_stride: row_stride,
+            },
         }
     }
 }
@@ -104,10 +116,7 @@ impl<'a> View<'a> {
 #[derive(Debug)]
 pub struct ViewMut<'a> {
     data: &'a mut [f32],
-    rows: usize,
-    columns: usize,
-    row_stride: usize,
-    column_stride: usize,
+    layout: Layout,
 }
 
 impl<'a> ViewMut<'a> {
@@ -130,14 +139,8 @@ impl<'a> ViewMut<'a> {
         row_stride: usize,
         column_stride: usize,
     ) -> Result<Self, ShapeError> {
-        check(data.len(), rows, columns, row_stride, column_stride)?;
-        Ok(Self {
-            data,
-            rows,
-            columns,
-            row_stride,
-            column_stride,
-        })
+        let layout = Layout::fitting(data.len(), rows, columns, row_stride, column_stride)?;
+        Ok(Self { data, layout })
     }
 }
 
@@ -162,20 +165,28 @@ pub fn product(
     scale: f32,
     accumulate: Accumulate,
 ) -> Result<(), ShapeError> {
-    if a.columns != b.rows || out.rows != a.rows || out.columns != b.columns {
+    if a.layout.columns != b.layout.rows
+        || out.layout.rows != a.layout.rows
+        || out.layout.columns != b.layout.columns
+    {
         return Err(ShapeError(format!(
             "{}×{} · {}×{} into {}×{}",
-            a.rows, a.columns, b.rows, b.columns, out.rows, out.columns
+            a.layout.rows,
+            a.layout.columns,
+            b.layout.rows,
+            b.layout.columns,
+            out.layout.rows,
+            out.layout.columns
         )));
     }
-    if out.rows == 0 || out.columns == 0 {
+    if out.layout.rows == 0 || out.layout.columns == 0 {
         return Ok(());
     }
-    if a.columns == 0 {
+    if a.layout.columns == 0 {
         if accumulate == Accumulate::Replace {
-            for i in 0..out.rows {
-                for j in 0..out.columns {
-                    out.data[i * out.row_stride + j * out.column_stride] = 0.0;
+            for i in 0..out.layout.rows {
+                for j in 0..out.layout.columns {
+                    out.data[i * out.layout.row_stride + j * out.layout.column_stride] = 0.0;
                 }
             }
         }
@@ -189,19 +200,19 @@ pub fn product(
     // their slices. `out.data` is a unique borrow, so it aliases neither `a` nor `b`.
     unsafe {
         gemm::gemm(
-            out.rows,
-            out.columns,
-            a.columns,
+            out.layout.rows,
+            out.layout.columns,
+            a.layout.columns,
             out.data.as_mut_ptr(),
-            stride(out.column_stride),
-            stride(out.row_stride),
+            stride(out.layout.column_stride),
+            stride(out.layout.row_stride),
             accumulate == Accumulate::Add,
             a.data.as_ptr(),
-            stride(a.column_stride),
-            stride(a.row_stride),
+            stride(a.layout.column_stride),
+            stride(a.layout.row_stride),
             b.data.as_ptr(),
-            stride(b.column_stride),
-            stride(b.row_stride),
+            stride(b.layout.column_stride),
+            stride(b.layout.row_stride),
             1.0,
             scale,
             false,
@@ -220,11 +231,15 @@ mod tests {
 
     /// The textbook triple loop.
     fn naive(a: View<'_>, b: View<'_>) -> Vec<f32> {
-        let at = |v: &View<'_>, i: usize, j: usize| v.data[i * v.row_stride + j * v.column_stride];
-        let mut out = vec![0.0; a.rows * b.columns];
-        for i in 0..a.rows {
-            for j in 0..b.columns {
-                out[i * b.columns + j] = (0..a.columns).map(|k| at(&a, i, k) * at(&b, k, j)).sum();
+        let at = |v: &View<'_>, i: usize, j: usize| {
+            v.data[i * v.layout.row_stride + j * v.layout.column_stride]
+        };
+        let mut out = vec![0.0; a.layout.rows * b.layout.columns];
+        for i in 0..a.layout.rows {
+            for j in 0..b.layout.columns {
+                out[i * b.layout.columns + j] = (0..a.layout.columns)
+                    .map(|k| at(&a, i, k) * at(&b, k, j))
+                    .sum();
             }
         }
         out

@@ -4,37 +4,8 @@
 //! was restored (main screen back, canonical mode on). Skips loudly without tmux unless
 //! BAYNET_REQUIRE_TMUX=1.
 
-use crate::support::{poll, require_program};
-use std::process::Command;
+use crate::support::{TmuxSession, poll, require_program};
 use std::time::Duration;
-
-struct Session(String);
-
-impl Session {
-    fn tmux(&self, args: &[&str]) -> String {
-        let output = Command::new("tmux").args(args).output().expect("tmux runs");
-        String::from_utf8_lossy(&output.stdout).into_owned()
-    }
-
-    fn capture(&self) -> String {
-        self.tmux(&["capture-pane", "-p", "-t", &self.0])
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        for key in keys {
-            self.tmux(&["send-keys", "-t", &self.0, key]);
-            std::thread::sleep(Duration::from_millis(60));
-        }
-    }
-}
-
-impl Drop for Session {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["kill-session", "-t", &self.0])
-            .output();
-    }
-}
 
 /// The service name and percentage of the first red row of the Services table.
 fn red_service(screen: &str) -> Option<(String, u32)> {
@@ -69,7 +40,6 @@ fn the_console_shows_a_red_service_in_the_graph_and_quits_cleanly() {
     if !require_program("tmux", "BAYNET_REQUIRE_TMUX") {
         return;
     }
-    let session = Session(format!("baynet-it-{}", std::process::id()));
     let binary = env!("CARGO_BIN_EXE_baynet");
     let data = tempfile::tempdir().unwrap();
     let kb = data.path().join("kb");
@@ -78,21 +48,12 @@ fn the_console_shows_a_red_service_in_the_graph_and_quits_cleanly() {
         data.path().display(),
         kb.display()
     );
-    let started = Command::new("tmux")
-        .args([
-            "new-session",
-            "-d",
-            "-s",
-            &session.0,
-            "-x",
-            "120",
-            "-y",
-            "40",
-            &script,
-        ])
-        .status()
-        .expect("tmux starts");
-    assert!(started.success());
+    let session = TmuxSession::start(
+        format!("baynet-it-{}", std::process::id()),
+        120,
+        40,
+        &script,
+    );
 
     // Record the experiment from its start: `r` once the source reports.
     let status = poll(Duration::from_secs(30), Duration::from_millis(200), || {

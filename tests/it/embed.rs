@@ -18,7 +18,9 @@ fn model_dir() -> Option<std::path::PathBuf> {
                 std::env::var("BAYNET_REQUIRE_MODEL").as_deref() != Ok("1"),
                 "BAYNET_REQUIRE_MODEL=1 but {error}"
             );
-            eprintln!("SKIPPED: embedding tests need the all-MiniLM-L6-v2 model: {error}");
+            crate::support::say(&format!(
+                "SKIPPED: embedding tests need the all-MiniLM-L6-v2 model: {error}"
+            ));
             None
         }
     }

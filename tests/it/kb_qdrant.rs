@@ -470,8 +470,8 @@ fn the_qdrant_backend_against_a_real_qdrant() {
             std::env::var_os("BAYNET_REQUIRE_QDRANT").is_none(),
             "BAYNET_REQUIRE_QDRANT is set but QDRANT_URL is not"
         );
-        eprintln!(
-            "SKIPPED: QDRANT_URL not set (a real Qdrant, e.g. http://localhost:6333, runs this test)"
+        crate::support::say(
+            "SKIPPED: QDRANT_URL not set (a real Qdrant, e.g. http://localhost:6333, runs this test)",
         );
         return;
     };

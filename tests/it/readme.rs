@@ -13,9 +13,12 @@
 //!   SIGTERM with status 0.
 //! - Everything else must exit 0 and say something.
 //! - Commands marked `[cluster]` in their comment, or naming `$LOKI`, `$TEMPO` or
-//!   `$PROMETHEUS`, read a live cluster: here `baynet sim serve` (Loki and Tempo APIs)
-//!   scraped by a real Prometheus, configured through the environment variables the README
-//!   documents. Without Prometheus they are SKIPPED (mandatory with BAYNET_REQUIRE_PROMETHEUS).
+//!   `$PROMETHEUS`, read a live cluster: here the simulator's server (`baynet sim serve`'s
+//!   Loki, Tempo and `/metrics` endpoints, with 15 minutes already recorded) scraped by a real
+//!   Prometheus, configured through the environment variables the README documents. Without
+//!   Prometheus they are SKIPPED (mandatory with BAYNET_REQUIRE_PROMETHEUS).
+//! - Commands marked `[model]` need the embedding model: SKIPPED without it (mandatory with
+//!   BAYNET_REQUIRE_MODEL).
 //! - Commands marked `[not here: why]` (a block whose first line is such a comment: the whole
 //!   block) need what no test machine has (an editor, kubectl and a cluster, an LLM or Qdrant
 //!   server, AWS); they are SKIPPED by name with that reason. `cargo test` is the command
@@ -24,7 +27,7 @@
 //! Commands run in the README's order, non-console ones first (the console ones open what the
 //! others write, e.g. `/tmp/delay`).
 
-use crate::support::{ChildGuard, poll, require_program};
+use crate::support::{ChildGuard, TmuxSession, poll, require_program};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -35,7 +38,7 @@ use std::time::{Duration, Instant};
 struct ReadmeCommand {
     /// 1-based line in README.md where it starts.
     line: usize,
-    /// The command as written (continuation lines joined by bash itself), comment removed.
+    /// The command as written, comment removed (continuation lines joined by a space).
     text: String,
     /// What its comment marks it as.
     marker: Marker,
@@ -411,27 +414,6 @@ fn run_server(command: &ReadmeCommand, env: &[(String, String)]) -> Result<Strin
     }
 }
 
-struct Tmux(String);
-
-impl Tmux {
-    fn run(&self, args: &[&str]) -> String {
-        let output = Command::new("tmux").args(args).output().unwrap();
-        String::from_utf8_lossy(&output.stdout).into_owned()
-    }
-
-    fn capture(&self) -> String {
-        self.run(&["capture-pane", "-p", "-t", &self.0])
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["kill-session", "-t", &self.0])
-            .output();
-    }
-}
-
 fn shell_quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', r"'\''"))
 }
@@ -443,7 +425,6 @@ fn run_console(
     env: &[(String, String)],
     index: usize,
 ) -> Result<String, String> {
-    let session = Tmux(format!("baynet-readme-{}-{index}", std::process::id()));
     let assignments: Vec<String> = env
         .iter()
         .map(|(k, v)| shell_quote(&format!("{k}={v}")))
@@ -454,23 +435,12 @@ fn run_console(
         assignments.join(" "),
         shell_quote(&command.text)
     );
-    let started = Command::new("tmux")
-        .args([
-            "new-session",
-            "-d",
-            "-s",
-            &session.0,
-            "-x",
-            "200",
-            "-y",
-            "40",
-            &script,
-        ])
-        .status()
-        .unwrap();
-    if !started.success() {
-        return Err("tmux did not start".to_owned());
-    }
+    let session = TmuxSession::start(
+        format!("baynet-readme-{}-{index}", std::process::id()),
+        200,
+        40,
+        &script,
+    );
     // `cargo run --release` may build first (CI builds before the tests; a fresh checkout
     // compiles here).
     let limit = if command.text.starts_with("cargo") {
@@ -495,7 +465,7 @@ fn run_console(
         Some(Err(screen)) => return Err(format!("exited before showing the console:\n{screen}")),
         Some(Ok(screen)) => screen,
     };
-    session.run(&["send-keys", "-t", &session.0, "q"]);
+    session.keys(&["q"]);
     let exited = poll(Duration::from_secs(20), Duration::from_millis(200), || {
         let screen = session.capture();
         screen
@@ -639,26 +609,28 @@ fn every_readme_command_runs_as_written_in_a_fresh_home() {
     for (index, command) in order.iter().enumerate() {
         let label = format!("README:{} `{}`", command.line, command.text);
         if let Marker::NotHere(reason) = &command.marker {
-            eprintln!("SKIPPED ({reason}): {label}");
+            crate::support::say(&format!("SKIPPED ({reason}): {label}"));
             continue;
         }
         let kind = kind_of(&command.text);
         if kind == Kind::TestRun {
-            eprintln!("SKIPPED (the command running this test): {label}");
+            crate::support::say(&format!("SKIPPED (the command running this test): {label}"));
             continue;
         }
         if command.marker == Marker::Model && !model {
-            eprintln!(
+            crate::support::say(&format!(
                 "SKIPPED (needs the embedding model; set BAYNET_MODEL_DIR, as .ci/run does): {label}"
-            );
+            ));
             continue;
         }
         if needs_cluster(command) && cluster.is_none() {
-            eprintln!("SKIPPED (needs a cluster: Prometheus is not installed): {label}");
+            crate::support::say(&format!(
+                "SKIPPED (needs a cluster: Prometheus is not installed): {label}"
+            ));
             continue;
         }
         if kind == Kind::Console && !tmux {
-            eprintln!("SKIPPED (needs tmux): {label}");
+            crate::support::say(&format!("SKIPPED (needs tmux): {label}"));
             continue;
         }
         let vars = env.for_command(command);

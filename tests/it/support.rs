@@ -45,6 +45,66 @@ pub fn spawn_baynet(args: &[&str]) -> ChildGuard {
     ChildGuard(child)
 }
 
+/// A line on the real stderr, shown even when the test passes (libtest captures `eprintln!` of
+/// passing tests, and a skipped test must say so and why).
+pub fn say(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{line}");
+}
+
+/// A detached tmux session (a real terminal) running a shell script; killed when dropped.
+pub struct TmuxSession(pub String);
+
+impl TmuxSession {
+    /// Starts `script` in a new `width` × `height` session named `name`.
+    pub fn start(name: String, width: u16, height: u16, script: &str) -> Self {
+        let (width, height) = (width.to_string(), height.to_string());
+        let started = Command::new("tmux")
+            .args([
+                "new-session",
+                "-d",
+                "-s",
+                &name,
+                "-x",
+                &width,
+                "-y",
+                &height,
+                script,
+            ])
+            .status()
+            .expect("tmux starts");
+        assert!(started.success(), "tmux new-session failed");
+        Self(name)
+    }
+
+    /// Runs a tmux command; its stdout.
+    pub fn tmux(&self, args: &[&str]) -> String {
+        let output = Command::new("tmux").args(args).output().expect("tmux runs");
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    /// The visible screen.
+    pub fn capture(&self) -> String {
+        self.tmux(&["capture-pane", "-p", "-t", &self.0])
+    }
+
+    /// Types keys, one at a time.
+    pub fn keys(&self, keys: &[&str]) {
+        for key in keys {
+            self.tmux(&["send-keys", "-t", &self.0, key]);
+            std::thread::sleep(Duration::from_millis(60));
+        }
+    }
+}
+
+impl Drop for TmuxSession {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["kill-session", "-t", &self.0])
+            .output();
+    }
+}
+
 /// Polls `check` every `every` until it returns `Some` or `limit` passes.
 pub fn poll<T>(
     limit: Duration,
@@ -83,9 +143,9 @@ pub fn require_program(program: &str, require_env: &str) -> bool {
             std::env::var_os(require_env).is_none(),
             "{program} is required ({require_env} is set) but not on PATH"
         );
-        eprintln!(
+        say(&format!(
             "SKIPPED: {program} is not installed; set {require_env}=1 to make this test mandatory (.ci/run does)"
-        );
+        ));
     }
     found
 }
