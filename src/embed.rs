@@ -66,9 +66,6 @@ pub enum EmbedError {
     /// The packed encoder's matrices did not fit together (a bug, not bad input).
     #[error("encoder: {0}")]
     Encoder(String),
-    /// A matrix product's shapes did not fit together (a bug, not bad input).
-    #[error("encoder: {0}")]
-    Product(#[from] matmul::ShapeError),
     /// The download failed.
     #[error("downloading {url}: {message}")]
     Download {
@@ -77,6 +74,13 @@ pub enum EmbedError {
         /// Why it failed.
         message: String,
     },
+}
+
+/// A matrix product whose shapes did not fit is the encoder's bug like any other shape error.
+impl From<matmul::ShapeError> for EmbedError {
+    fn from(error: matmul::ShapeError) -> Self {
+        Self::Encoder(error.to_string())
+    }
 }
 
 /// Texts per batch (sentence-transformers' default batch size). The encoder packs word

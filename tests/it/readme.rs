@@ -166,10 +166,9 @@ enum Kind {
 }
 
 fn kind_of(text: &str) -> Kind {
-    let words: Vec<&str> = text.split_whitespace().collect();
-    let words: Vec<&str> = words
-        .iter()
-        .copied()
+    // The words after any leading `NAME=value` assignments.
+    let words: Vec<&str> = text
+        .split_whitespace()
         .skip_while(|w| w.contains('=') && !w.starts_with('-'))
         .collect();
     match words.as_slice() {
